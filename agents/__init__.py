@@ -1,0 +1,1 @@
+"""swapgym.agents """

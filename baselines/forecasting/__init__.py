@@ -1,0 +1,1 @@
+"""swapgym.baselines.forecasting """

@@ -1,0 +1,1 @@
+"""swapgym.benchmarks.reproduce """

@@ -1,0 +1,1 @@
+"""swapgym.envs — the environments. No solver or torch imports here."""

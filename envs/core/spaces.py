@@ -1,0 +1,62 @@
+"""Random *valid* actions for any of our action spaces, honouring ``action_masks()``.
+
+``action_masks()`` follows sb3-contrib's MaskablePPO convention: one flat boolean vector,
+the concatenation of per-dimension masks for ``MultiDiscrete`` (length ``sum(nvec)``),
+``n`` entries for ``Discrete`` and ``2 * n`` (off/on pairs) for ``MultiBinary``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+
+def get_action_masks(env: gym.Env) -> np.ndarray | None:
+    """The env's mask through any wrapper stack, or None if it has no masks."""
+    base = env.unwrapped
+    fn = getattr(base, "action_masks", None)
+    return None if fn is None else np.asarray(fn(), dtype=bool)
+
+
+def sample_valid_action(space: gym.Space, mask: np.ndarray | None, rng: np.random.Generator) -> Any:
+    """One uniformly random action among those ``mask`` allows (``mask=None``: any)."""
+    if isinstance(space, gym.spaces.Discrete):
+        choices = np.arange(space.n) if mask is None else np.flatnonzero(mask)
+        if len(choices) == 0:
+            raise ValueError("action_masks: every Discrete action is masked out")
+        return np.int64(space.start + choices[rng.integers(len(choices))])
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        nvec = space.nvec.ravel()
+        out = np.empty(len(nvec), dtype=space.dtype)
+        offset = 0
+        for i, n in enumerate(nvec):
+            m = None if mask is None else mask[offset : offset + n]
+            choices = np.arange(n) if m is None else np.flatnonzero(m)
+            if len(choices) == 0:
+                raise ValueError(f"action_masks: dimension {i} of MultiDiscrete is fully masked")
+            out[i] = choices[rng.integers(len(choices))]
+            offset += n
+        return out.reshape(space.nvec.shape) + space.start
+    if isinstance(space, gym.spaces.MultiBinary):
+        n = int(np.prod(space.shape))
+        bits = rng.integers(0, 2, size=n).astype(space.dtype)
+        if mask is not None:
+            pairs = mask.reshape(n, 2)
+            bits = np.where(pairs[:, 1] & ~pairs[:, 0], 1, bits)
+            bits = np.where(pairs[:, 0] & ~pairs[:, 1], 0, bits)
+        return bits.reshape(space.shape)
+    if isinstance(space, gym.spaces.Box):
+        low = np.where(np.isfinite(space.low), space.low, -1.0)
+        high = np.where(np.isfinite(space.high), space.high, 1.0)
+        return rng.uniform(low, high).astype(space.dtype)
+    if isinstance(space, gym.spaces.Dict):
+        if mask is not None:
+            raise ValueError("action_masks: Dict action spaces take masks per key; sample keys yourself")
+        return {k: sample_valid_action(s, None, rng) for k, s in space.spaces.items()}
+    raise TypeError(f"unsupported action space {space!r}")
+
+
+def random_valid_action(env: gym.Env, rng: np.random.Generator) -> Any:
+    return sample_valid_action(env.action_space, get_action_masks(env), rng)

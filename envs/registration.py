@@ -1,0 +1,73 @@
+"""One table of every environment: id, entry points, horizon and its key quantity.
+
+Adding a problem is one row here. ``register_envs`` is called by ``import swapgym``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+
+NAMESPACE = "swapgym"
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """Registry row for one problem.
+
+    ``key_quantity`` is the ``info`` key (a float per step) that the benchmark plots as
+    the paper's key trajectory; ``problem`` is the slug used by ``swapgym reproduce``.
+    """
+
+    name: str
+    entry_point: str
+    max_episode_steps: int
+    problem: str
+    key_quantity: str
+    key_quantity_label: str
+    vector_entry_point: str | None = None
+
+    @property
+    def env_id(self) -> str:
+        return f"{NAMESPACE}/{self.name}-v0"
+
+
+ENTRIES: tuple[EnvEntry, ...] = (
+    EnvEntry(
+        name="EmergencyPush",
+        entry_point="swapgym.envs.emergency_push.env:EmergencyPushEnv",
+        max_episode_steps=24,
+        problem="emergency-push",
+        key_quantity="station_energy_kwh",
+        key_quantity_label="station energy (kWh)",
+    ),
+)
+
+ENV_IDS: tuple[str, ...] = tuple(e.env_id for e in ENTRIES)
+
+
+def entry(env_id_or_name: str) -> EnvEntry:
+    """The registry row for ``swapgym/Name-v0``, ``Name-v0``, ``Name`` or the problem slug."""
+    key = env_id_or_name.removeprefix(f"{NAMESPACE}/").removesuffix("-v0")
+    for e in ENTRIES:
+        if key in (e.name, e.problem):
+            return e
+    known = ", ".join(ENV_IDS)
+    raise ValueError(f"unknown environment {env_id_or_name!r}; registered: {known}")
+
+
+def register_envs() -> None:
+    """Register every id once (idempotent, so re-imports and subprocesses are safe)."""
+    for e in ENTRIES:
+        if e.env_id in gym.registry:
+            continue
+        kwargs = {}
+        if e.vector_entry_point is not None:
+            kwargs["vector_entry_point"] = e.vector_entry_point
+        gym.register(
+            id=e.env_id,
+            entry_point=e.entry_point,
+            max_episode_steps=e.max_episode_steps,
+            **kwargs,
+        )
