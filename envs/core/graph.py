@@ -56,6 +56,13 @@ class WeightedGraph:
     edges: np.ndarray
     matrix: csr_matrix
     edge_slots: np.ndarray
+    slot_key: np.ndarray  # row * n + col of every CSR slot (sorted), for edge look-ups
+    slot_edge: np.ndarray  # edge id of every CSR slot
+
+    def copy(self) -> WeightedGraph:
+        """Same structure, own weight array (share the look-up tables)."""
+        return WeightedGraph(self.n_nodes, self.edges, self.matrix.copy(), self.edge_slots,
+                             self.slot_key, self.slot_edge)
 
     @classmethod
     def from_networkx(cls, g: nx.Graph) -> WeightedGraph:
@@ -72,7 +79,9 @@ class WeightedGraph:
         slot_edge = m.data.astype(np.int64) - 1
         order = np.argsort(slot_edge, kind="stable")
         edge_slots = order.reshape(len(edges), 2)
-        return cls(n_nodes=n, edges=edges, matrix=m, edge_slots=edge_slots)
+        slot_rows = np.repeat(np.arange(n), np.diff(m.indptr))
+        slot_key = slot_rows.astype(np.int64) * n + m.indices
+        return cls(n, edges, m, edge_slots, slot_key, slot_edge)
 
     def set_weights(self, edge_weights: np.ndarray) -> None:
         """Write one positive weight per undirected edge (same order as ``edges``)."""
@@ -86,15 +95,10 @@ class WeightedGraph:
 
     def pred_edges(self, pred: np.ndarray) -> np.ndarray:
         """Edge id (row of ``edges``) from each node to its predecessor; -1 where none."""
-        if not hasattr(self, "_edge_id"):
-            lookup = np.full((self.n_nodes, self.n_nodes), -1, dtype=np.int32)
-            ids = np.arange(len(self.edges), dtype=np.int32)
-            lookup[self.edges[:, 0], self.edges[:, 1]] = ids
-            lookup[self.edges[:, 1], self.edges[:, 0]] = ids
-            self._edge_id = lookup
         out = np.full(self.n_nodes, -1, dtype=np.int64)
         has = pred >= 0
-        out[has] = self._edge_id[np.flatnonzero(has), pred[has]]
+        keys = np.flatnonzero(has).astype(np.int64) * self.n_nodes + pred[has]
+        out[has] = self.slot_edge[np.searchsorted(self.slot_key, keys)]
         return out
 
     def path_sums(self, pred: np.ndarray, source: int, edge_values: np.ndarray) -> np.ndarray:
