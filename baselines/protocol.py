@@ -35,6 +35,7 @@ class BasePolicy:
 
     name: str = "policy"
     oracle: bool = False
+    obs_ndim: int = 1  # dimensions of one (array) observation; more means a batch
 
     def __init__(self) -> None:
         self.env: gym.Env | None = None
@@ -58,6 +59,10 @@ class BasePolicy:
         raise NotImplementedError
 
     def predict(self, observation, state=None, episode_start=None, deterministic=True):
+        """SB3's signature. A batch of array observations (from a VecEnv, e.g. SB3's
+        ``evaluate_policy``) gives a batch of actions."""
+        if isinstance(observation, np.ndarray) and observation.ndim > self.obs_ndim:
+            return np.stack([np.asarray(self.act(o)) for o in observation]), state
         return self.act(observation), state
 
 
