@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from swapgym.benchmarks import io
 from swapgym.envs.emergency_push import static
 from swapgym.envs.emergency_push.config import EmergencyPushConfig
@@ -86,7 +85,7 @@ def run_groups(seeds: Sequence[int], **config) -> dict[str, pd.DataFrame]:
 
 
 def claims(groups: dict[str, pd.DataFrame], cfg: EmergencyPushConfig) -> list[tuple[str, bool, str]]:
-    exp, c1, c2 = (groups[g[0]].mean(axis=0).to_numpy() for g in GROUPS)
+    exp, c1, _ = (groups[g[0]].mean(axis=0).to_numpy() for g in GROUPS)
     reach = np.flatnonzero(exp >= cfg.e_high_kwh)
     after = exp[reach[0]:] if len(reach) else np.array([])
     near = bool(len(after)) and np.all(np.abs(after - cfg.e_high_kwh) <= 0.25 * cfg.e_high_kwh)

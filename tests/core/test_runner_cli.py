@@ -9,12 +9,12 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
-
-import swapgym
-from swapgym import baselines
 from swapgym.baselines.protocol import Policy
 from swapgym.benchmarks import evaluate, suite
 from swapgym.benchmarks.cli import main, parse_seeds
+
+import swapgym
+from swapgym import baselines
 
 ENV_ID = "swapgym/EmergencyPush-v0"
 
@@ -39,7 +39,7 @@ def test_baselines_satisfy_the_policy_protocol_and_make_resets_on_env():
 
 
 def test_unknown_names_give_clear_errors():
-    with pytest.raises(ValueError, match="unknown baseline 'nope'.*available"):
+    with pytest.raises(ValueError, match=r"unknown baseline 'nope'.*available"):
         baselines.make("nope", ENV_ID)
     with pytest.raises(ValueError, match="unknown environment 'Nope'"):
         evaluate("random", "Nope", [0])

@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-
-from swapgym import baselines
 from swapgym.baselines.emergency_push import DISTANCE_FIRST, TIME_FIRST, DualScheme, push_block
 from swapgym.benchmarks import evaluate
+
+from swapgym import baselines
 
 ENV_ID = "swapgym/EmergencyPush-v0"
 
@@ -51,6 +51,6 @@ def test_oracle_pushes_only_consenting_admissible_vehicles():
     policy = baselines.make("oracle", env)
     for _ in range(6):
         action, _ = policy.predict(None)
-        _, _, _, _, info = env.step(action)
+        env.step(action)
         r = env.unwrapped.last_round
         assert len(r.consented) == len(r.pushed) == len(r.admitted)
