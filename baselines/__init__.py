@@ -22,6 +22,7 @@ from swapgym.envs.registration import ENTRIES, entry
 # One module per problem; each calls ``register`` at import.
 _MODULES = {
     "emergency-push": "swapgym.baselines.emergency_push",
+    "fleet-v2v": "swapgym.baselines.fleet_v2v",
 }
 _loaded = False
 

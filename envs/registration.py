@@ -42,6 +42,14 @@ ENTRIES: tuple[EnvEntry, ...] = (
         key_quantity="station_energy_kwh",
         key_quantity_label="station energy (kWh)",
     ),
+    EnvEntry(
+        name="FleetV2V",
+        entry_point="swapgym.envs.fleet_v2v.env:FleetV2VEnv",
+        max_episode_steps=400,
+        problem="fleet-v2v",
+        key_quantity="fleet_mean_soc",
+        key_quantity_label="fleet mean SOC",
+    ),
 )
 
 ENV_IDS: tuple[str, ...] = tuple(e.env_id for e in ENTRIES)

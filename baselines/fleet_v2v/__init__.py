@@ -1,0 +1,45 @@
+"""FleetV2V baselines: the paper's V2CS and STLCSS-V2V schemes, legal-max vs PSO speed
+plans, and a rollout oracle.
+
+Registered for ``swapgym/FleetV2V-v0``:
+
+| name | replenishment | speed |
+|---|---|---|
+| ``v2cs`` (reference) | best reachable charging station (least detour) | legal maximum |
+| ``v2cs_pso`` | as v2cs | PSO speed plan per van (shared PSO, paper's Table sizes) |
+| ``v2v_stlcss`` | Algorithm 1: provider with the most similar trajectory, else v2cs | legal maximum |
+| ``v2v_stlcss_pso`` | as v2v_stlcss | PSO speed plan |
+| ``oracle`` | rollout over every replenishment option (see ``RolloutOracle``) | exhaustive per van |
+
+Every policy calls ``swapgym.envs.fleet_v2v.dynamics`` for costs, masks and rendezvous.
+"""
+
+from __future__ import annotations
+
+from swapgym.baselines.fleet_v2v.policies import (
+    FleetPolicy,
+    RolloutOracle,
+    STLCSSPolicy,
+    V2CSPolicy,
+)
+from swapgym.baselines.fleet_v2v.speed import SpeedPlan, exhaustive_speed_plan, pso_speed_plan
+from swapgym.baselines.fleet_v2v.stlcss import planned_trajectory, stlcss, stlcss_similarity
+from swapgym.baselines.protocol import register
+
+ENV_ID = "swapgym/FleetV2V-v0"
+
+register(ENV_ID, "v2cs", lambda **kw: V2CSPolicy(speed="max", **kw), reference=True,
+         description="charging station only (V2CS), legal maximum speed")
+register(ENV_ID, "v2cs_pso", lambda **kw: V2CSPolicy(speed="pso", **kw),
+         description="V2CS with the PSO speed plan")
+register(ENV_ID, "v2v_stlcss", lambda **kw: STLCSSPolicy(speed="max", **kw),
+         description="V2V with STLCSS provider matching (Algorithm 1), legal maximum speed")
+register(ENV_ID, "v2v_stlcss_pso", lambda **kw: STLCSSPolicy(speed="pso", **kw),
+         description="V2V with STLCSS matching and the PSO speed plan")
+register(ENV_ID, "oracle", lambda **kw: RolloutOracle(**kw), oracle=True,
+         description="rollout over all replenishment options with exhaustive speed plans "
+                     "(uses every van's realised consumption; not a proven optimum)")
+
+__all__ = ["FleetPolicy", "RolloutOracle", "STLCSSPolicy", "SpeedPlan", "V2CSPolicy",
+           "exhaustive_speed_plan", "planned_trajectory", "pso_speed_plan", "stlcss",
+           "stlcss_similarity"]

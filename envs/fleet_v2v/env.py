@@ -1,0 +1,252 @@
+"""Gymnasium environment: electric-van fleet with V2V energy sharing and time windows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from swapgym.envs.core.config import build_config
+from swapgym.envs.fleet_v2v import dynamics as dyn
+from swapgym.envs.fleet_v2v.config import FleetV2VConfig
+from swapgym.envs.fleet_v2v.instance import FleetV2VInstance, make_instance
+
+
+class FleetV2VEnv(gym.Env):
+    """## Description
+    A fleet of electric vans serves customers with soft time windows along assigned
+    routes (Ye et al. 2025). When a van's SOC falls to the station-decision threshold
+    (10.5 %) it may replenish at a charging station (V2CS) or meet a provider van with
+    spare energy at a rendezvous point (V2V, 30 kW, 97 %). Each step is one *decision
+    event* of one van — it reached a node, finished service / charging / a transfer, or
+    its SOC crossed the threshold mid-road — and the agent picks what it does next and
+    the speed of the next segment. Energy per km comes from a longitudinal-dynamics
+    surrogate (U-shaped in speed), so speed trades energy against time and windows.
+
+    ## Action Space
+    ``Discrete((1 + S + V) · L)``; ``a = choice · L + level``. choice 0: go on to the
+    next route node (the depot once the route is done); 1..S: drive to charging station
+    j and top up to the need; 1+S+p: meet provider van p at the rendezvous point the
+    dynamics choose (least combined detour + waiting) — the provider finishes its
+    current task, drives there at the legal maximum, both transfer, both decide anew.
+    level: index into ``speed_levels_kmh`` (10, 15, …, 60 km/h). ``action_masks()``
+    (flat, length (1+S+V)·L) marks feasible pairs: reachable at that speed with the
+    energy on board; stations and V2V only at or below the threshold; providers only
+    with spare energy above their own route + 10 % reserve. A masked action is
+    replaced by the first feasible one (go on first; ``info["action_replaced"]``).
+
+    ## Observation Space
+    ``Dict`` of 1-D float32 boxes (V vans, S stations; SB3's MultiInputPolicy takes it):
+
+    | key | shape | unit | meaning |
+    |---|---|---|---|
+    | time_h | (1,) | h | clock time |
+    | deciding_van | (V,) | one-hot | the van this decision is for |
+    | soc | (V,) | fraction | state of charge now |
+    | position_km | (2V,) | km | east, north of the depot per van (x0, y0, x1, …) |
+    | mode | (6V,) | one-hot | per van: ready, moving, busy, waiting, done, stranded |
+    | remaining_km | (V,) | km | road km left on the route (from the current point / move start) |
+    | next_window_h | (2V,) | h | per van: window of its next route node (0, 0 if not a task) |
+    | station_km | (S,) | km | deciding van's road distance to each station |
+    | provider_kwh | (V,) | kWh | energy the deciding van would receive from each provider (0: not offered) |
+    | rendezvous_km | (V,) | km | deciding van's distance to each provider's rendezvous (0: not offered) |
+
+    ## Rewards
+    Minus the cost (¥) accrued between two decisions; ``info["reward_breakdown"]`` splits
+    it into charging (station purchases), battery_energy (γ × energy the batteries lost:
+    driving costs, refills credit — over an episode charging + battery_energy = station
+    cash + the value of the depot recharge), time (ξ per active van-hour), time_window
+    (γ·(Pe·early + Pl·late)), aging (cycle-life wear) and stranding.
+
+    ## Starting State
+    Every van at the depot at ``depart_time_h`` with its initial SOC; the consumption of
+    each van is scaled by a per-episode random factor (``consumption_noise_std``).
+    ``instance="random"`` draws a new instance at every reset.
+
+    ## Episode End
+    Terminated when every van is back at the depot (or stranded) or at ``time_limit_h``
+    (unserved tasks are then charged as late); truncated after ``max_decisions``.
+
+    ## Arguments
+    ``gym.make("swapgym/FleetV2V-v0", **FleetV2VConfig fields)``; see ``FleetV2VConfig``.
+
+    ## Reference
+    Z. Ye, Q. Han, K. Han, Y. Wang, C. Zhao, H. Yang, J. Du, "Coordinating V2V Energy
+    Sharing for Electric Fleets via Multi-Granularity Modeling and Dynamic Spatiotemporal
+    Matching", Sustainability 17(19):8783, 2025.
+
+    ## Version History
+    v0: first version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(self, config: FleetV2VConfig | dict | None = None, render_mode: str | None = None,
+                 **overrides: Any) -> None:
+        self.config: FleetV2VConfig = build_config(FleetV2VConfig, config, overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: must be one of {self.metadata['render_modes']}, "
+                             f"got {render_mode!r}")
+        self.render_mode = render_mode
+        self.instance: FleetV2VInstance = make_instance(self.config, np.random.default_rng(0))
+        inst = self.instance
+        v_n, s_n, l_n = inst.n_vans, inst.n_stations, len(inst.speed_levels_kmh)
+        self.n_choices, self.n_levels = 1 + s_n + v_n, l_n
+        self.action_space = spaces.Discrete(self.n_choices * l_n)
+        f32 = np.float32
+        big = 1e4
+        self.observation_space = spaces.Dict({
+            "time_h": spaces.Box(0.0, 24.0, (1,), f32),
+            "deciding_van": spaces.Box(0.0, 1.0, (v_n,), f32),
+            "soc": spaces.Box(0.0, 1.0, (v_n,), f32),
+            "position_km": spaces.Box(-big, big, (2 * v_n,), f32),
+            "mode": spaces.Box(0.0, 1.0, (6 * v_n,), f32),
+            "remaining_km": spaces.Box(0.0, big, (v_n,), f32),
+            "next_window_h": spaces.Box(0.0, 24.0, (2 * v_n,), f32),
+            "station_km": spaces.Box(0.0, big, (s_n,), f32),
+            "provider_kwh": spaces.Box(0.0, big, (v_n,), f32),
+            "rendezvous_km": spaces.Box(0.0, big, (v_n,), f32),
+        })
+        self._shapes = {k: sp.shape for k, sp in self.observation_space.spaces.items()}
+        offsets = np.cumsum([0] + [int(np.prod(s)) for s in self._shapes.values()])
+        self._slices = {k: slice(int(a), int(b)) for k, a, b in
+                        zip(self._shapes, offsets[:-1], offsets[1:])}
+        self._buf = np.zeros(int(offsets[-1]), np.float32)
+        self._mode_offsets = np.arange(v_n) * 6
+        self._energy_now = np.zeros(v_n)
+        self.state: dyn.FleetState | None = None
+        self._plan: dyn.RendezvousPlan | None = None
+        self._mask = np.ones((self.n_choices, l_n), dtype=bool)
+        self._tables()
+
+    def _tables(self) -> None:
+        inst = self.instance
+        r_max = max(len(r) for r in inst.routes)
+        tab = np.full((inst.n_vans, r_max + 1), inst.depot, dtype=np.int64)
+        for v, r in enumerate(inst.routes):
+            tab[v, : len(r)] = r
+        self._route_table = tab
+        self._suffix = inst.route_suffix_km
+        w = np.nan_to_num(inst.window_h, nan=0.0)
+        self._window = w
+        self._vans = np.arange(inst.n_vans)
+
+    # -- gym API -----------------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        if self.config.custom_instance is None and self.config.instance == "random":
+            self.instance = make_instance(self.config, self.np_random)
+            self._tables()
+        self.state = dyn.new_state(self.config, self.instance, self.np_random)
+        dyn.advance(self.config, self.instance, self.state)
+        self._refresh()
+        obs = self._obs()
+        return obs, self._info(dict.fromkeys(dyn.COST_TERMS, 0.0), False)
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("step() called before reset()")
+        try:
+            a = int(action)
+        except (TypeError, ValueError):
+            raise ValueError(f"action: expected an integer in [0, {self.action_space.n}), "
+                             f"got {action!r}") from None
+        if not 0 <= a < self.action_space.n or np.ndim(action) > 1 or np.size(action) != 1:
+            raise ValueError(f"action: expected an integer in [0, {self.action_space.n}), got {action!r}")
+        if self.state.terminated:
+            raise RuntimeError("step() called after the episode ended; call reset()")
+        choice, level = divmod(a, self.n_levels)
+        replaced = not self._mask[choice, level]
+        if replaced:
+            choice, level = dyn.fallback(self._mask, level)
+        before = dict(self.state.costs)
+        dyn.apply_decision(self.config, self.instance, self.state, choice, level, self._plan)
+        dyn.advance(self.config, self.instance, self.state)
+        self._refresh()
+        breakdown = {k: -(self.state.costs[k] - before[k]) for k in dyn.COST_TERMS}
+        reward = float(sum(breakdown.values()))
+        terminated = bool(self.state.terminated)
+        truncated = (not terminated) and self.state.n_decisions >= self.config.max_decisions
+        obs = self._obs()
+        info = self._info(breakdown, replaced)
+        if terminated or truncated:
+            info["episode_metrics"] = self.episode_metrics()
+        return obs, reward, terminated, truncated, info
+
+    def action_masks(self) -> np.ndarray:
+        """Flat (1+S+V)·L boolean mask, index = choice · L + level."""
+        return self._mask.reshape(-1).copy()
+
+    def render(self):
+        if self.render_mode != "rgb_array":
+            return None
+        from swapgym.envs.fleet_v2v.render import render_rgb
+
+        return render_rgb(self.config, self.instance, self.state)
+
+    # -- helpers -----------------------------------------------------------------------
+    def _refresh(self) -> None:
+        self._plan, self._mask = dyn.decision_context(self.config, self.instance, self.state)
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        # One flat buffer filled in place, copied once, handed out as views per key.
+        st, inst = self.state, self.instance
+        buf, sl = self._buf, self._slices
+        buf[:] = 0.0
+        buf[sl["time_h"]] = st.time_h
+        c = st.deciding
+        if c >= 0:
+            buf[sl["deciding_van"].start + c] = 1.0
+        frac = dyn._move_fraction(st)
+        energy = dyn.current_energy(st, frac)
+        self._energy_now = energy
+        buf[sl["soc"]] = np.minimum(energy / inst.battery_kwh, 1.0)
+        buf[sl["position_km"]] = dyn.current_xy(inst, st, frac).ravel()
+        buf[sl["mode"].start + self._mode_offsets + st.mode] = 1.0
+        idx = np.minimum(st.route_idx, self._route_table.shape[1] - 1)
+        nxt = self._route_table[self._vans, idx]
+        remaining = st.origin_dist_km[self._vans, nxt] + self._suffix[self._vans, idx]
+        remaining[st.mode >= dyn.DONE] = 0.0
+        buf[sl["remaining_km"]] = np.minimum(remaining, 1e4)
+        buf[sl["next_window_h"]] = self._window[nxt].ravel()
+        if c >= 0:
+            buf[sl["station_km"]] = st.origin_dist_km[c, inst.station_nodes]
+            if self._plan is not None:
+                has = self._plan.node >= 0
+                prov = np.where(has, self._plan.deliver_kwh, 0.0)
+                buf[sl["provider_kwh"]] = np.minimum(prov, 1e4)
+                buf[sl["rendezvous_km"]] = np.where(has, self._plan.consumer_km, 0.0)
+        out = buf.copy()
+        return {k: out[s_].reshape(self._shapes[k]) for k, s_ in sl.items()}
+
+    def _info(self, breakdown: dict[str, float], replaced: bool) -> dict[str, Any]:
+        st = self.state
+        t = st.totals
+        c = st.costs
+        return {
+            "reward_breakdown": breakdown,
+            "fleet_mean_soc": float(self._energy_now.mean() / self.instance.battery_kwh),
+            "total_cost": st.total_cost,
+            "time_h": float(st.time_h),
+            "deciding_van": int(st.deciding),
+            "action_replaced": bool(replaced),
+            "energy_v2v_kwh": float(t["v2v_delivered_kwh"]),
+            "energy_station_kwh": float(t["station_grid_kwh"]),
+            "charging_cost": float(c["charging"]),
+            "time_cost": float(c["time"]),
+            "time_window_cost": float(c["time_window"]),
+            "aging_cost": float(c["aging"]),
+        }
+
+    def episode_metrics(self) -> dict[str, float]:
+        """Flat episode summary: costs (¥) by term and in total, energies (kWh), times."""
+        st = self.state
+        out = {f"cost_{k}": float(v) for k, v in st.costs.items()}
+        out["total_cost"] = st.total_cost
+        out.update({k: float(v) for k, v in st.totals.items()})
+        out["end_time_h"] = float(st.time_h)
+        out["final_mean_soc"] = float(np.mean(st.energy_kwh) / self.instance.battery_kwh)
+        out["min_soc"] = float(np.min(st.energy_kwh) / self.instance.battery_kwh)
+        return out
