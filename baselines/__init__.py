@@ -23,6 +23,7 @@ from swapgym.envs.registration import ENTRIES, entry
 _MODULES = {
     "emergency-push": "swapgym.baselines.emergency_push",
     "fleet-v2v": "swapgym.baselines.fleet_v2v",
+    "grid-resilience": "swapgym.baselines.grid_resilience",
 }
 _loaded = False
 

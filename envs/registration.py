@@ -50,6 +50,14 @@ ENTRIES: tuple[EnvEntry, ...] = (
         key_quantity="fleet_mean_soc",
         key_quantity_label="fleet mean SOC",
     ),
+    EnvEntry(
+        name="GridResilience",
+        entry_point="swapgym.envs.grid_resilience.env:GridResilienceEnv",
+        max_episode_steps=24,
+        problem="grid-resilience",
+        key_quantity="load_served_kw",
+        key_quantity_label="load served (kW)",
+    ),
 )
 
 ENV_IDS: tuple[str, ...] = tuple(e.env_id for e in ENTRIES)
