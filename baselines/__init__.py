@@ -16,7 +16,14 @@ from typing import Any
 
 import gymnasium as gym
 
-from swapgym.baselines.protocol import BasePolicy, BaselineSpec, Policy, RandomPolicy, register, specs
+from swapgym.baselines.protocol import (
+    BaselineSpec,
+    BasePolicy,
+    Policy,
+    RandomPolicy,
+    register,
+    specs,
+)
 from swapgym.envs.registration import ENTRIES, entry
 
 # One module per problem; each calls ``register`` at import.

@@ -15,6 +15,7 @@ oracle reads ``env.unwrapped.state`` (who will consent) and is labelled as such.
 from __future__ import annotations
 
 import numpy as np
+
 from swapgym.baselines.protocol import BasePolicy, register
 from swapgym.envs.emergency_push import dynamics
 from swapgym.envs.emergency_push.env import N_GLOBAL, N_SLOT_FEATURES

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from swapgym.benchmarks import io
 from swapgym.envs.emergency_push import static
 from swapgym.envs.emergency_push.config import EmergencyPushConfig

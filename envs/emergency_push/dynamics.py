@@ -39,6 +39,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from swapgym.envs.emergency_push.instance import EmergencyPushInstance
 
 ROUTE_TIME, ROUTE_DISTANCE = 0, 1

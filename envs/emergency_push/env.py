@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
 from swapgym.envs.core.config import build_config
 from swapgym.envs.emergency_push import dynamics
 from swapgym.envs.emergency_push.config import EmergencyPushConfig

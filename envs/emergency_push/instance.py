@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+
 from swapgym.envs.core.graph import WeightedGraph, grid_graph
 from swapgym.envs.emergency_push.config import EmergencyPushConfig
 

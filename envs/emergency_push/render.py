@@ -4,6 +4,7 @@ round's routes of admitted vehicles, and the station-energy curve with E_low/E_h
 from __future__ import annotations
 
 import numpy as np
+
 from swapgym.envs.core.render import SOC_CMAP, figure_to_rgb, new_figure
 from swapgym.envs.emergency_push import dynamics
 

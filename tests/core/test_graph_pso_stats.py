@@ -5,6 +5,7 @@ from __future__ import annotations
 import networkx as nx
 import numpy as np
 import pytest
+
 from swapgym.baselines.optim.pso import PSOConfig, minimize
 from swapgym.benchmarks.stats import mean_ci95, normalised_score
 from swapgym.envs.core import config as C

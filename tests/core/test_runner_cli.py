@@ -9,12 +9,12 @@ import sys
 import gymnasium as gym
 import numpy as np
 import pytest
-from swapgym.baselines.protocol import Policy
-from swapgym.benchmarks import evaluate, suite
-from swapgym.benchmarks.cli import main, parse_seeds
 
 import swapgym
 from swapgym import baselines
+from swapgym.baselines.protocol import Policy
+from swapgym.benchmarks import evaluate, suite
+from swapgym.benchmarks.cli import main, parse_seeds
 
 ENV_ID = "swapgym/EmergencyPush-v0"
 

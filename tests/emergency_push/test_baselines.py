@@ -5,10 +5,10 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
-from swapgym.baselines.emergency_push import DISTANCE_FIRST, TIME_FIRST, DualScheme, push_block
-from swapgym.benchmarks import evaluate
 
 from swapgym import baselines
+from swapgym.baselines.emergency_push import DISTANCE_FIRST, TIME_FIRST, DualScheme, push_block
+from swapgym.benchmarks import evaluate
 
 ENV_ID = "swapgym/EmergencyPush-v0"
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from swapgym.envs.core import checks, strategies
 from swapgym.envs.emergency_push import dynamics
 from swapgym.envs.emergency_push.config import EmergencyPushConfig
