@@ -39,11 +39,11 @@ class TrivialEnv(gym.Env):
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)
         self._t = 0
-        return self._obs, {}
+        return self._obs.copy(), {}
 
     def step(self, action):
         self._t += 1
-        return self._obs, 0.0, self._t >= 24, False, {"reward_breakdown": {"r": 0.0}}
+        return self._obs.copy(), 0.0, self._t >= 24, False, {"reward_breakdown": {"r": 0.0}}
 
     def action_masks(self):
         return np.ones(2, dtype=bool)

@@ -186,16 +186,26 @@ def candidate_blocks(instance: EmergencyPushInstance, state: EmergencyPushState)
     cfg = instance.config
     k, n_win = cfg.candidate_slots, instance.n_push_max
     windowed = cfg.conflict_rule == "window"
-    ok = valid(instance, state)
+    arrive_kwh = arrival_energy(instance, state)
+    ok = (arrive_kwh >= instance.q_f_kwh) & (state.window >= 0) & state.in_pool[None, :]
     out = np.full((len(BLOCKS), k), -1, dtype=np.int64)
+
+    by_time = state.order[ROUTE_TIME]
+    by_time = by_time[ok[ROUTE_TIME][by_time]]
+    if windowed and len(by_time):  # sorted by arrival: first of each window = change points
+        w = state.window[ROUTE_TIME][by_time]
+        keep = np.empty(len(w), dtype=bool)
+        keep[0] = True
+        np.not_equal(w[1:], w[:-1], out=keep[1:])
+        by_time = by_time[keep]
+    by_dist = state.order[ROUTE_DISTANCE]
+    by_dist = by_dist[ok[ROUTE_DISTANCE][by_dist]]
     ok_b = np.flatnonzero(ok[ROUTE_DISTANCE])
-    net = arrival_energy(instance, state)[ROUTE_DISTANCE, ok_b]
-    by_energy = ok_b[np.argsort(-net, kind="stable")]
-    for b, order in enumerate((state.order[ROUTE_TIME], state.order[ROUTE_DISTANCE], by_energy)):
-        route = BLOCK_ROUTES[b]
-        ranked = order if b == 2 else order[ok[route][order]]
-        chosen = one_per_window(ranked, state.window[route], n_win) if windowed else ranked
-        chosen = chosen[:k]
+    by_energy = ok_b[np.argsort(-arrive_kwh[ROUTE_DISTANCE, ok_b], kind="stable")]
+    if windowed:
+        by_dist = one_per_window(by_dist, state.window[ROUTE_DISTANCE], n_win)
+        by_energy = one_per_window(by_energy, state.window[ROUTE_DISTANCE], n_win)
+    for b, chosen in enumerate((by_time[:k], by_dist[:k], by_energy[:k])):
         out[b, : len(chosen)] = chosen
     nearest = state.order[ROUTE_DISTANCE]
     nearest = nearest[state.in_pool[nearest]][:k]

@@ -112,7 +112,7 @@ class EmergencyPushEnv(gym.Env):
         self.instance: EmergencyPushInstance | None = None
         self.state: dynamics.EmergencyPushState | None = None
         self.last_round: dynamics.RoundResult | None = None
-        self._route_of_block = dynamics.BLOCK_ROUTES[:, None]
+        self._route_offset = None  # set per instance in reset (depends on V)
 
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -123,6 +123,8 @@ class EmergencyPushEnv(gym.Env):
         self.instance = inst if inst is not None else make_instance(self.config, self.np_random)
         self.state = dynamics.initial_state(self.instance, self.np_random)
         self.last_round = None
+        self._route_offset = np.repeat(dynamics.BLOCK_ROUTES * self.instance.n_vehicles,
+                                       self.config.candidate_slots)
         return self._observation(), {"station_energy_kwh": self.state.energy_kwh, "hour": 0}
 
     def step(self, action):
@@ -185,21 +187,29 @@ class EmergencyPushEnv(gym.Env):
     # -- helpers ----------------------------------------------------------------------
     def _observation(self) -> np.ndarray:
         cfg, inst, st = self.config, self.instance, self.state
+        obs = np.empty(self.observation_space.shape, dtype=np.float32)
+        e = st.energy_kwh
+        obs[0] = e / cfg.station_capacity_kwh
+        obs[1] = st.hour / cfg.blackout_hours
+        obs[2] = st.second_level
+        obs[3] = e < cfg.e_low_kwh
+        obs[4] = e >= cfg.e_high_kwh
         hour = min(st.hour, cfg.blackout_hours - 1)
-        glob = np.array([
-            st.energy_kwh / cfg.station_capacity_kwh, st.hour / cfg.blackout_hours,
-            st.second_level, st.energy_kwh < cfg.e_low_kwh, st.energy_kwh >= cfg.e_high_kwh,
-            inst.demand_kwh[hour] / cfg.e_low_kwh if cfg.e_low_kwh > 0 else 0.0,
-            inst.consent_probability, inst.n_push_max / cfg.max_push_per_round], dtype=np.float32)
-        cand = st.candidates
+        obs[5] = inst.demand_kwh[hour] / cfg.e_low_kwh if cfg.e_low_kwh > 0 else 0.0
+        obs[6] = inst.consent_probability
+        obs[7] = inst.n_push_max / cfg.max_push_per_round
+        cand = st.candidates.ravel()
         present = cand >= 0
         idx = np.where(present, cand, 0)
-        route = self._route_of_block
-        time_h = st.time_h[route, idx]
-        dist = st.dist_km[route, idx]
+        flat = self._route_offset + idx  # (route, vehicle) → flat index into (2, V) arrays
+        dist = st.dist_km.ravel()[flat]
         net = st.charge_kwh[idx] - dist * (cfg.consumption_kwh_per_100km / 100.0) - inst.theta5_kwh
-        slots = np.stack([present, time_h / cfg.push_cycle_h, dist / cfg.push_radius_km,
-                          np.clip(net / cfg.battery_kwh, -1.0, 1.0)], axis=-1)
+        slots = obs[N_GLOBAL:].reshape(-1, N_SLOT_FEATURES)
+        slots[:, 0] = present
+        slots[:, 1] = st.time_h.ravel()[flat] / cfg.push_cycle_h
+        slots[:, 2] = dist / cfg.push_radius_km
+        slots[:, 3] = net / cfg.battery_kwh
         slots[~present] = 0.0
-        obs = np.concatenate([glob, slots.ravel().astype(np.float32)])
-        return np.clip(obs, -1.0, 10.0, out=obs)
+        np.clip(slots[:, 3], -1.0, 1.0, out=slots[:, 3])
+        np.minimum(obs, 10.0, out=obs)
+        return obs
