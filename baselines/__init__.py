@@ -29,6 +29,8 @@ from swapgym.envs.registration import ENTRIES, entry
 # One module per problem; each calls ``register`` at import.
 _MODULES = {
     "emergency-push": "swapgym.baselines.emergency_push",
+    "swap-station": "swapgym.baselines.swap_station",
+    "expressway": "swapgym.baselines.expressway",
     "fleet-v2v": "swapgym.baselines.fleet_v2v",
     "grid-resilience": "swapgym.baselines.grid_resilience",
 }

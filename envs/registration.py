@@ -43,6 +43,22 @@ ENTRIES: tuple[EnvEntry, ...] = (
         key_quantity_label="station energy (kWh)",
     ),
     EnvEntry(
+        name="SwapStation",
+        entry_point="swapgym.envs.swap_station.env:SwapStationEnv",
+        max_episode_steps=24,
+        problem="swap-station",
+        key_quantity="profit_eur",
+        key_quantity_label="profit per hour (EUR)",
+    ),
+    EnvEntry(
+        name="Expressway",
+        entry_point="swapgym.envs.expressway.env:ExpresswayEnv",
+        max_episode_steps=24,
+        problem="expressway",
+        key_quantity="grid_power_kw",
+        key_quantity_label="total grid power (kW)",
+    ),
+    EnvEntry(
         name="FleetV2V",
         entry_point="swapgym.envs.fleet_v2v.env:FleetV2VEnv",
         max_episode_steps=400,

@@ -1,0 +1,205 @@
+"""Configuration of the Expressway multi-station environment.
+
+Paper: Zeng, Chen, Zhong, Xiong, Tian (2023), "Hierarchical transactive power exchange
+method on expressways for EV energy supplement", Front. Energy Res. 11:1213883
+(``shared/papers/expressway_transactive_exchange.txt``). Defaults are Table 2.
+
+Where the paper is silent (its Figure 4 — hourly grid price and EV arrivals — is not in
+the text) the defaults are our documented choices:
+
+* ``price_per_kwh``: a three-tier time-of-use day (valley 00–08 h, peaks 10–12 h and
+  14–19 h, flat otherwise). Swap it for the shipped real prices
+  (``swapgym.envs.core.timeseries``) by passing a 24-tuple.
+* ``arrival_rate_per_h``: mean EVs per hour requesting energy (Poisson), with the morning
+  and evening peaks the text describes (≈ 150 EVs a day).
+* ``release_candidates_per_h``: mean EVs per hour passing the release station with a
+  high-SOC battery (Table 2's SOC_m draw) that could be invited to release energy.
+* Geography: EVs request energy at km 0; station n is ``station_km[n]`` away
+  (Table 2: D = 80 km between stations). Driving 80 km costs ψ·D = 8 kWh (0.1 SOC).
+* SOC grid: battery states live on a grid of ``soc_step`` (0.05 = 4 kWh). Every SOC in
+  Table 2 (0.2…0.8, 0.3/0.4, 0.7/0.8, the 0.1-SOC drive) is on it, and it makes the
+  station a count model whose exact optimum is a small MILP. Charging moves a battery
+  ``k`` steps in an hour: k·4 kW. ``k = 1`` is within P_ch,max = 7 kW; ``k ≥ 2`` is fast
+  charging (8, 12 kW) with the extra degradation of eq. (26); discharge (B2B donor)
+  is one step, 4 kW ≤ P_dis,max. The grid rounds P_ch,max down to 4 kW.
+* Swap-ready SOC is SOC_max − SOC_dev = 0.75 (eqs. 13, 17). Table 2 prints ST_b = 0.80,
+  which contradicts eq. (13)'s ST_b = SOC_max − SOC_dev; we follow the equation.
+* ``terminal_soc`` / ``terminal_price_per_kwh``: eq. (13) wants every battery at ST_b at
+  the end of the day; we price the shortfall (kWh below 0.75) at 1.5× the day's peak
+  price instead of making it a hard constraint an agent could violate.
+* ``unserved_penalty_usd``: an EV that finds no ready battery leaves unserved.
+* Degradation: eq. (11) per battery and hour, P in kW, SOC after the hour; eq. (26) is
+  read as an *extra* cost above P_ch,max, C(P_ch,max)·(P−P_ch,max)/P_ch,max. With
+  Table 2's α these terms are cents, far below Table 3's BDC (see the reproduction).
+* Released EVs take a battery at the lowest SOC that still reaches the next station
+  (eq. 22: SOC_min + ψ·D/Q_EV = 0.3), and swap again at the next station an hour later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from swapgym.envs.core.config import (
+    check_array,
+    check_int,
+    check_less,
+    check_nonnegative,
+    check_positive,
+    check_range,
+)
+
+# Time-of-use tariff ($/kWh), hours 0..23: valley 0–8, flat 8–10, peak 10–12, flat 12–14,
+# peak 14–19, flat 19–24. Our choice; the paper's Fig. 4 prices are not in the text.
+TOU_PRICE_PER_KWH: tuple[float, ...] = (
+    (0.05,) * 8 + (0.10,) * 2 + (0.16,) * 2 + (0.10,) * 2 + (0.16,) * 5 + (0.10,) * 5)
+
+# Mean EV arrivals per hour (Poisson): night trickle, morning (8–10 h) and evening
+# (17–19 h) peaks, as the paper's text describes Fig. 4.
+ARRIVAL_RATE_PER_H: tuple[float, ...] = (
+    1, 1, 1, 1, 1, 2, 4, 7, 10, 11, 9, 7, 6, 6, 6, 7, 9, 11, 10, 7, 5, 3, 2, 1)
+
+
+@dataclass(frozen=True)
+class ExpresswayConfig:
+    """Parameters of ``swapgym/Expressway-v0`` (units in the names).
+
+    n_stations: N_BSS (Table 2: 3). batteries_per_station: N_b (40).
+    horizon_h: T (24). dt_h: Δt (1 h). station_km: distance from the EVs' request point
+    to each station (0, 80, 160 km: stations 80 km apart, Table 2).
+    battery_kwh: Q_EV (80). soc_min/soc_max/soc_dev: 0.2/0.8/0.05. soc_step: SOC grid.
+    p_ch_max_kw / p_dis_max_kw: 7 / 7 (Table 2). max_charge_steps: most SOC steps a
+    battery may rise in an hour (3 → 12 kW fast charging; paper silent).
+    v_max_kmh: 120. psi_kwh_per_km: ψ = 0.1. alpha1, alpha2, beta1, beta2: eq. (5)/(11).
+    lambda_release: λ = 0.8 (eq. 18). ev_soc_choices: arriving EVs' SOC (0.3 or 0.4,
+    Table 2 SOC_l). release_soc_choices: releasing EVs' SOC (0.7 or 0.8, SOC_m).
+    init_soc_choices: initial battery SOC (0.2…0.8, SOC_b). release_station: the BSS
+    where EVs release (the paper's BSS1). max_arrivals_per_class: cap on EVs per SOC
+    class and hour (sizes the action space). max_release_per_class: likewise for releases.
+    """
+
+    n_stations: int = 3
+    batteries_per_station: int = 40
+    horizon_h: int = 24
+    dt_h: float = 1.0
+    station_km: tuple[float, ...] = (0.0, 80.0, 160.0)
+    battery_kwh: float = 80.0
+    soc_min: float = 0.2
+    soc_max: float = 0.8
+    soc_dev: float = 0.05
+    soc_step: float = 0.05
+    p_ch_max_kw: float = 7.0
+    p_dis_max_kw: float = 7.0
+    max_charge_steps: int = 3
+    v_max_kmh: float = 120.0
+    psi_kwh_per_km: float = 0.1
+    alpha1: float = 0.2336e-8
+    alpha2: float = 0.1024e-1
+    beta1: float = 5.0
+    beta2: float = 5.0
+    lambda_release: float = 0.8
+    ev_soc_choices: tuple[float, ...] = (0.3, 0.4)
+    release_soc_choices: tuple[float, ...] = (0.7, 0.8)
+    init_soc_choices: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+    price_per_kwh: tuple[float, ...] = field(default=TOU_PRICE_PER_KWH)
+    arrival_rate_per_h: tuple[float, ...] = field(default=ARRIVAL_RATE_PER_H)
+    release_candidates_per_h: float = 2.0
+    release_station: int = 0
+    max_arrivals_per_class: int = 16
+    max_release_per_class: int = 6
+    unserved_penalty_usd: float = 20.0
+    terminal_soc: float = 0.75
+    terminal_price_per_kwh: float | None = None  # None: 1.5 × max(price_per_kwh)
+
+    def __post_init__(self) -> None:
+        check_int("n_stations", self.n_stations, minimum=1)
+        check_int("batteries_per_station", self.batteries_per_station, minimum=1)
+        check_int("horizon_h", self.horizon_h, minimum=1)
+        check_positive("dt_h", self.dt_h)
+        check_array("station_km", self.station_km, nonnegative=True, length=self.n_stations)
+        if any(b < a for a, b in zip(self.station_km, self.station_km[1:])):
+            raise ValueError("station_km: must be non-decreasing along the expressway")
+        check_positive("battery_kwh", self.battery_kwh)
+        check_range("soc_min", self.soc_min, 0.0, 1.0)
+        check_range("soc_max", self.soc_max, 0.0, 1.0)
+        check_less("soc_min", self.soc_min, "soc_max", self.soc_max)
+        check_range("soc_dev", self.soc_dev, 0.0, self.soc_max - self.soc_min)
+        check_positive("soc_step", self.soc_step)
+        if not _on_grid(self.soc_max - self.soc_min, self.soc_step):
+            raise ValueError("soc_step: must divide soc_max - soc_min")
+        check_positive("p_ch_max_kw", self.p_ch_max_kw)
+        check_positive("p_dis_max_kw", self.p_dis_max_kw)
+        check_int("max_charge_steps", self.max_charge_steps, minimum=1)
+        check_positive("v_max_kmh", self.v_max_kmh)
+        check_positive("psi_kwh_per_km", self.psi_kwh_per_km)
+        for name in ("alpha1", "alpha2", "beta1", "beta2"):
+            check_nonnegative(name, getattr(self, name))
+        check_range("lambda_release", self.lambda_release, 0.0, 1.0)
+        for name in ("ev_soc_choices", "release_soc_choices", "init_soc_choices"):
+            values = getattr(self, name)
+            check_array(name, values, nonnegative=True)
+            if len(values) == 0:
+                raise ValueError(f"{name}: needs at least one value")
+            for v in values:
+                check_range(name, v, self.soc_min, self.soc_max)
+                if not _on_grid(v - self.soc_min, self.soc_step):
+                    raise ValueError(f"{name}: {v} is not on the soc_step grid")
+        check_array("price_per_kwh", self.price_per_kwh, nonnegative=True, length=self.horizon_h)
+        check_array("arrival_rate_per_h", self.arrival_rate_per_h, nonnegative=True,
+                    length=self.horizon_h)
+        check_nonnegative("release_candidates_per_h", self.release_candidates_per_h)
+        check_int("release_station", self.release_station, minimum=0)
+        if self.release_station >= self.n_stations - 1 and self.n_stations > 1:
+            raise ValueError("release_station: needs a station after it to refill at")
+        check_int("max_arrivals_per_class", self.max_arrivals_per_class, minimum=1)
+        check_int("max_release_per_class", self.max_release_per_class, minimum=0)
+        check_nonnegative("unserved_penalty_usd", self.unserved_penalty_usd)
+        check_range("terminal_soc", self.terminal_soc, self.soc_min, self.soc_max)
+        if self.terminal_price_per_kwh is not None:
+            check_nonnegative("terminal_price_per_kwh", self.terminal_price_per_kwh)
+        drive = self.psi_kwh_per_km * 1.0 / self.battery_kwh
+        if self.n_stations > 1:
+            gap = self.station_km[self.release_station + 1] - self.station_km[self.release_station]
+            if not _on_grid(gap * self.psi_kwh_per_km / self.battery_kwh, self.soc_step):
+                raise ValueError("station_km: driving between stations must use a whole number "
+                                 "of soc_step")
+        for km in self.station_km:
+            if not _on_grid(km * drive, self.soc_step):
+                raise ValueError("station_km: driving to each station must use a whole number "
+                                 "of soc_step")
+
+    # Derived quantities -------------------------------------------------------------
+    @property
+    def n_levels(self) -> int:
+        """SOC grid points soc_min, soc_min + step, …, soc_max."""
+        return round((self.soc_max - self.soc_min) / self.soc_step) + 1
+
+    @property
+    def step_kwh(self) -> float:
+        return self.soc_step * self.battery_kwh
+
+    @property
+    def ready_level(self) -> int:
+        """Lowest swap-ready level: SOC ≥ SOC_max − SOC_dev (eq. 17)."""
+        return self.level_of(self.soc_max - self.soc_dev)
+
+    @property
+    def terminal_level(self) -> int:
+        return self.level_of(self.terminal_soc)
+
+    @property
+    def terminal_price(self) -> float:
+        if self.terminal_price_per_kwh is not None:
+            return float(self.terminal_price_per_kwh)
+        return 1.5 * max(self.price_per_kwh)
+
+    def level_of(self, soc: float) -> int:
+        return round((soc - self.soc_min) / self.soc_step)
+
+    def drive_steps(self, km: float) -> int:
+        """SOC steps used driving ``km`` (ψ·D / Q_EV, eq. 8)."""
+        return round(km * self.psi_kwh_per_km / self.battery_kwh / self.soc_step)
+
+
+def _on_grid(x: float, step: float) -> bool:
+    q = x / step
+    return abs(q - round(q)) < 1e-6

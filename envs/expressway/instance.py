@@ -1,0 +1,88 @@
+"""Frozen problem data of one Expressway day and its generator (Table 2 draws)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from swapgym.envs.expressway.config import ExpresswayConfig
+
+
+@dataclass(frozen=True, eq=False)
+class ExpresswayInstance:
+    """One day on the expressway. Arrays are read-only.
+
+    config: the parameters. init_counts (N_B, L) int: batteries per station per SOC level
+    at hour 0. arrivals (T, C) int: EVs requesting energy per hour and SOC class
+    (``config.ev_soc_choices``). release_candidates (T, M) int: high-SOC EVs passing the
+    release station per hour and class (``config.release_soc_choices``).
+    price_per_kwh (T,) $/kWh. ev_levels (C,) int: SOC level of each arriving class at km 0.
+    release_levels (M,) int. drive_steps (N_B,) int: SOC steps used driving to each station.
+    """
+
+    config: ExpresswayConfig
+    init_counts: np.ndarray
+    arrivals: np.ndarray
+    release_candidates: np.ndarray
+    price_per_kwh: np.ndarray
+    ev_levels: np.ndarray
+    release_levels: np.ndarray
+    drive_steps: np.ndarray
+
+    @property
+    def n_stations(self) -> int:
+        return self.config.n_stations
+
+    @property
+    def horizon(self) -> int:
+        return self.config.horizon_h
+
+
+def _freeze(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.setflags(write=False)
+    return a
+
+
+def make_instance(config: ExpresswayConfig, init_counts: np.ndarray, arrivals: np.ndarray,
+                  release_candidates: np.ndarray) -> ExpresswayInstance:
+    """An instance from explicit data (toy instances in tests, hand-built cases)."""
+    c = config
+    init_counts = np.asarray(init_counts, dtype=np.int64).reshape(c.n_stations, c.n_levels)
+    if np.any(init_counts < 0) or np.any(init_counts.sum(axis=1) != c.batteries_per_station):
+        raise ValueError("init_counts: each station must hold batteries_per_station batteries")
+    arrivals = np.asarray(arrivals, dtype=np.int64).reshape(c.horizon_h, len(c.ev_soc_choices))
+    release_candidates = np.asarray(release_candidates, dtype=np.int64).reshape(
+        c.horizon_h, len(c.release_soc_choices))
+    return ExpresswayInstance(
+        config=c,
+        init_counts=_freeze(init_counts),
+        arrivals=_freeze(np.minimum(arrivals, c.max_arrivals_per_class)),
+        release_candidates=_freeze(np.minimum(release_candidates, c.max_release_per_class)),
+        price_per_kwh=_freeze(np.asarray(c.price_per_kwh, dtype=float)),
+        ev_levels=_freeze(np.array([c.level_of(s) for s in c.ev_soc_choices], dtype=np.int64)),
+        release_levels=_freeze(np.array([c.level_of(s) for s in c.release_soc_choices],
+                                        dtype=np.int64)),
+        drive_steps=_freeze(np.array([c.drive_steps(km) for km in c.station_km], dtype=np.int64)),
+    )
+
+
+def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayInstance:
+    """The paper's random day: Table 2 SOC draws, Poisson arrivals on the hourly profile.
+
+    Draw order is fixed (initial SOC, arrivals, release candidates) so an instance depends
+    on the seed only, never on the actions taken.
+    """
+    c = config
+    init_soc = rng.choice(np.asarray(c.init_soc_choices), size=(c.n_stations, c.batteries_per_station))
+    levels = np.rint((init_soc - c.soc_min) / c.soc_step).astype(np.int64)
+    init_counts = np.stack([np.bincount(row, minlength=c.n_levels) for row in levels])
+    n_classes = len(c.ev_soc_choices)
+    total = rng.poisson(np.asarray(c.arrival_rate_per_h, dtype=float))
+    # Table 2: SOC_l = 0.3 + round(rand)/10 — each class equally likely.
+    arrivals = np.stack([rng.multinomial(n, np.full(n_classes, 1.0 / n_classes)) for n in total])
+    m = len(c.release_soc_choices)
+    cand_total = rng.poisson(c.release_candidates_per_h, size=c.horizon_h)
+    release = np.stack([rng.multinomial(n, np.full(m, 1.0 / m)) for n in cand_total])
+    return make_instance(c, init_counts, arrivals, release)

@@ -1,0 +1,286 @@
+"""``swapgym/SwapStation-v0``: a motorcycle battery-swap station under real-time prices."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from swapgym.envs.core.config import build_config
+from swapgym.envs.swap_station.config import SwapStationConfig
+from swapgym.envs.swap_station.dynamics import (
+    SwapStationState,
+    TransitionTables,
+    action_bounds,
+    stock_value_change,
+    transition,
+)
+from swapgym.envs.swap_station.instance import (
+    StationData,
+    SwapStationInstance,
+    build_station,
+    load_data,
+    sample_instance,
+)
+
+RECENT_HOURS = 24
+PRICE_BOUND = 10.0  # EUR/kWh; observed prices are clipped to +-this
+ARRIVAL_BOUND = 1.0e4
+
+METRIC_NAMES = (
+    "profit_eur", "swap_revenue_eur", "lost_swap_penalty_eur", "energy_cost_eur", "degradation_cost_eur",
+    "stock_value_change_eur",
+    "arrivals", "swaps_served", "swaps_lost", "batteries_provided", "service_level",
+    "energy_bought_kwh", "energy_sold_kwh", "energy_charged_kwh", "peak_grid_power_kw", "solver_fallbacks",
+)
+
+
+class SwapStationEnv(gym.Env):
+    """Battery-swap station for electric motorcycles with heterogeneous battery types.
+
+    ## Description
+    One station owns ``n_batteries[k]`` packs of each of K types (different capacities).
+    Every hour riders of each type arrive and swap their depleted pack for a full one of
+    their type; with no full pack of that type the swap is lost. The operator decides each
+    hour how many packs of each type to charge (and, with ``allow_discharge``, to discharge
+    to the grid), paying the hourly day-ahead price and a battery degradation cost. The
+    goal is maximum profit. Defaults use real data: SMARD German day-ahead prices (2018)
+    and hourly EV arrivals from ACN-Data (Caltech + JPL, 2019). The physics — order of
+    events, which packs are charged, money — is in ``swap_station/dynamics.py``.
+
+    ## Action Space
+    ``MultiDiscrete`` with K * L entries, entry ``k * L + l`` = packs of type k at SoC level
+    l < L to charge this hour, each in 0..n_chargers[k]. With ``allow_discharge`` another
+    K * L entries follow: entry ``K * L + k * L + j`` = packs of type k at level j + 1 to
+    discharge. Choosing levels (not just counts) lets a planner keep low packs for cheap
+    hours; the MILP baselines use the same action, so their plans replay exactly.
+    ``action_masks()`` (sb3-contrib format) allows at most the packs at each level (and the
+    bays); requests of a type beyond its bays are cut from the lowest levels (discharge
+    gets the bays left after charging). An action outside the space raises ValueError.
+    ``env.unwrapped.action_from_counts(charge, discharge)`` builds an action from (K, L)
+    arrays.
+
+    ## Observation Space
+    ``Dict``:
+
+    | key | shape | unit / meaning |
+    |---|---|---|
+    | time | (3,) | hour of day / 24, weekday / 7 (Monday = 0), hours elapsed / episode_hours |
+    | price | (W,) | EUR/kWh known day-ahead prices for hours t .. t+W-1 (W = price_lookahead_hours) |
+    | stock | (K*(L+1),) | packs of type k at SoC level l at index k*(L+1)+l (level l = l/L of full_soc) |
+    | recent_arrivals | (K*24,) | riders of type k in each of the last 24 hours at k*24.., oldest first |
+
+    (Flat vectors so SB3's MultiInputPolicy takes them as they are.)
+
+    A forecaster wrapper (``swapgym.baselines.forecasting.ForecastObservation``) adds
+    ``forecast`` (K, H): predicted arrivals for the next H hours.
+
+    ## Rewards
+    Profit of the hour in EUR: swap revenue − lost-swap penalty − energy cost −
+    degradation cost; on the last hour also the value of the stored energy gained over the
+    episode (``stock_value_per_kwh``; keeps a finite episode from rewarding a drained
+    stock). ``info["reward_breakdown"]`` has the five terms (signed, summing to the reward).
+
+    ## Starting State
+    A random midnight in the configured ``split`` of the arrival series, a price day of the
+    same weekday, and packs full with probability ``initial_full_fraction`` (else at a
+    uniform lower level). All drawn from ``reset(seed=...)``; arrivals are drawn at reset
+    too, so every policy sees the same riders for a seed.
+
+    ## Episode End
+    ``terminated`` after ``episode_hours`` (default 24) steps. No truncation.
+
+    ## Info
+    Every step: ``reward_breakdown``, ``profit_eur`` (the registry's key quantity),
+    ``swaps_served``, ``swaps_lost``, ``arrivals``, ``full_batteries``,
+    ``energy_bought_kwh``, ``energy_sold_kwh``, ``grid_power_kw``, ``price_per_kwh``.
+    The last step adds ``episode_metrics`` (same as ``episode_metrics()``).
+
+    ## Arguments
+    ``gym.make("swapgym/SwapStation-v0", **fields)`` with any field of
+    :class:`SwapStationConfig` (e.g. ``price_csv=PATH, arrivals_csv=PATH``).
+
+    ## Reference
+    N. E. Fauziah, M. Z. Romdlony, A. Muharam, F. Yakub, "RHO–LSTM-based optimal scheduling
+    at the motorcycle battery swapping station under battery heterogeneity" (2025);
+    A. Shalaby et al., IEEE T-ITS 23 (9) (2022); J. Wang et al., J. Power Sources 196 (8) (2011).
+
+    ## Version History
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 4}
+
+    def __init__(self, config: SwapStationConfig | dict | None = None, render_mode: str | None = None,
+                 **overrides: Any) -> None:
+        self.config: SwapStationConfig = build_config(SwapStationConfig, config, overrides)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode: must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self.render_mode = render_mode
+        self.data: StationData = load_data(self.config)
+        shares = None
+        if self.data.arrivals.values.ndim == 2:  # per-type columns: shares from the data
+            totals = self.data.arrivals.values.sum(0)
+            shares = totals / totals.sum() if totals.sum() > 0 else None
+        self.station = build_station(self.config, shares)
+        self._tables = TransitionTables(self.station)
+        c, st = self.config, self.station
+        K, L = st.n_types, st.n_levels
+        nvec = [int(n) + 1 for n in st.n_chargers for _ in range(L)]
+        if st.allow_discharge:
+            nvec = nvec + nvec
+        self.action_space = spaces.MultiDiscrete(np.array(nvec, dtype=np.int64))
+        self._nvec = self.action_space.nvec
+        self.observation_space = spaces.Dict({
+            "time": spaces.Box(0.0, 1.0, (3,), np.float32),
+            "price": spaces.Box(-PRICE_BOUND, PRICE_BOUND, (c.price_lookahead_hours,), np.float32),
+            "stock": spaces.Box(0.0, float(st.n_batteries.max()), (K * (L + 1),), np.float32),
+            "recent_arrivals": spaces.Box(0.0, ARRIVAL_BOUND, (K * RECENT_HOURS,), np.float32),
+        })
+        self._mask_index = np.arange(int(self._nvec.max()))
+        self.instance: SwapStationInstance | None = None
+        self.state: SwapStationState | None = None
+        self._metrics: dict[str, float] = dict.fromkeys(METRIC_NAMES, 0.0)
+        self._profit_trace: list[float] = []
+
+    # --- gymnasium API ---------------------------------------------------------------
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        inst = sample_instance(self.config, self.station, self.data, self.np_random)
+        self.instance = inst
+        self.state = SwapStationState(t=0, levels=inst.initial_levels.copy())
+        T, W = inst.episode_hours, inst.price_lookahead_hours
+        # views the observation reads from, built once per episode
+        prices = np.clip(inst.price_per_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
+        self._price_windows = np.lib.stride_tricks.sliding_window_view(prices, W)
+        seen = np.concatenate([inst.arrival_history[-RECENT_HOURS:], inst.arrivals], axis=0)
+        self._seen_arrivals = np.ascontiguousarray(np.minimum(seen, ARRIVAL_BOUND).T.astype(np.float32))
+        self._time = np.stack([inst.hour_of_day / 24.0, inst.weekday / 7.0, np.arange(T) / T], axis=1)
+        self._time = np.concatenate([self._time, [[0.0, 0.0, 1.0]]]).astype(np.float32)
+        self._time[T, :2] = self._time[T - 1, :2]
+        self._time[T, 0] = ((inst.hour_of_day[-1] + 1) % 24) / 24.0
+        self._metrics = dict.fromkeys(METRIC_NAMES, 0.0)
+        self._profit_trace = []
+        self._last = None
+        return self._obs(), {"start": inst.start, "price_start": inst.price_start}
+
+    def step(self, action):
+        if self.state is None:
+            raise RuntimeError("SwapStationEnv: call reset() before step()")
+        st, state, inst = self.station, self.state, self.instance
+        t = state.t
+        if t >= inst.episode_hours:
+            raise RuntimeError("SwapStationEnv: episode is over; call reset()")
+        a = self._check_action(action)
+        KL = st.n_types * st.n_levels
+        charge = a[:KL].reshape(st.n_types, st.n_levels)
+        discharge = a[KL:].reshape(st.n_types, st.n_levels) if st.allow_discharge else None
+        arrivals = inst.arrivals[t]
+        price = inst.price_per_kwh[t]
+        tr = transition(st, self._tables, state.levels, charge, discharge, arrivals, price)
+        state.levels = tr.levels
+        state.t = t + 1
+        revenue, penalty = float(tr.swap_revenue), float(tr.lost_swap_penalty)
+        energy, degradation = float(tr.energy_cost), float(tr.degradation_cost)
+        terminated = state.t >= inst.episode_hours
+        stock_value = 0.0
+        if terminated:
+            stock_value = float(stock_value_change(st, inst.stock_value_per_kwh, inst.initial_levels, state.levels))
+        reward = revenue - penalty - energy - degradation + stock_value
+        served, lost = int(tr.swaps.sum()), int(tr.lost.sum())
+        bought, sold = float(tr.grid_import_kwh), float(tr.grid_export_kwh)
+        m = self._metrics
+        m["profit_eur"] += reward
+        m["swap_revenue_eur"] += revenue
+        m["lost_swap_penalty_eur"] += penalty
+        m["energy_cost_eur"] += energy
+        m["degradation_cost_eur"] += degradation
+        m["stock_value_change_eur"] += stock_value
+        m["arrivals"] += served + lost
+        m["swaps_served"] += served
+        m["swaps_lost"] += lost
+        m["batteries_provided"] += served
+        m["energy_bought_kwh"] += bought
+        m["energy_sold_kwh"] += sold
+        m["energy_charged_kwh"] += float(tr.stored_kwh.sum())
+        m["peak_grid_power_kw"] = max(m["peak_grid_power_kw"], bought - sold)
+        self._profit_trace.append(reward)
+        self._last = tr
+        info = {
+            "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
+                                 "energy_cost": -energy, "degradation_cost": -degradation,
+                                 "stock_value_change": stock_value},
+            "profit_eur": reward,
+            "swaps_served": served,
+            "swaps_lost": lost,
+            "arrivals": served + lost,
+            "full_batteries": int(state.levels[:, -1].sum()),
+            "energy_bought_kwh": bought,
+            "energy_sold_kwh": sold,
+            "grid_power_kw": bought - sold,
+            "price_per_kwh": float(price),
+        }
+        if terminated:
+            info["episode_metrics"] = self.episode_metrics()
+        return self._obs(), reward, terminated, False, info
+
+    def _check_action(self, action) -> np.ndarray:
+        a = np.asarray(action)
+        if a.shape != self._nvec.shape:
+            raise ValueError(f"action: expected shape {self._nvec.shape} (MultiDiscrete{self._nvec.tolist()}), "
+                             f"got {a.shape}")
+        if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or not np.all(a == np.round(a))):
+            raise ValueError(f"action: expected integers, got {action!r}")
+        a = a.astype(np.int64)
+        if (a < 0).any() or (a >= self._nvec).any():
+            raise ValueError(f"action: each entry must be in 0..nvec-1 = {(self._nvec - 1).tolist()}, got {a.tolist()}")
+        return a
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        t = self.state.t
+        tw = min(t, self.instance.episode_hours - 1)
+        return {
+            "time": self._time[t].copy(),
+            "price": self._price_windows[tw].copy(),
+            "stock": self.state.levels.astype(np.float32).ravel(),
+            "recent_arrivals": self._seen_arrivals[:, t : t + RECENT_HOURS].ravel(),
+        }
+
+    # --- masks, metrics, rendering ----------------------------------------------------
+
+    def action_masks(self) -> np.ndarray:
+        """Flat MaskablePPO mask: for each action entry, which counts are allowed."""
+        charge, discharge = action_bounds(self.station, self.state.levels)
+        bounds = np.concatenate([charge.ravel(), discharge.ravel()]) if self.station.allow_discharge \
+            else charge.ravel()
+        return np.concatenate([self._mask_index[:n] <= b for n, b in zip(self._nvec, bounds)])
+
+    def action_from_counts(self, charge: np.ndarray, discharge: np.ndarray | None = None) -> np.ndarray:
+        """The flat action for per-level requests ``charge`` (K, L) and ``discharge`` (K, L)."""
+        st = self.station
+        parts = [np.asarray(charge, dtype=np.int64).reshape(st.n_types * st.n_levels)]
+        if st.allow_discharge:
+            d = np.zeros((st.n_types, st.n_levels), np.int64) if discharge is None else discharge
+            parts.append(np.asarray(d, dtype=np.int64).reshape(-1))
+        return np.minimum(np.concatenate(parts), self._nvec - 1)
+
+    def episode_metrics(self) -> dict[str, float]:
+        m = dict(self._metrics)
+        m["service_level"] = m["swaps_served"] / m["arrivals"] if m["arrivals"] > 0 else 1.0
+        return {k: float(v) for k, v in m.items()}
+
+    def note_metric(self, name: str, increment: float = 1.0) -> None:
+        """Let a planner report an event in the episode metrics (e.g. ``solver_fallbacks``)."""
+        if name not in self._metrics:
+            raise ValueError(f"name: not an episode metric of SwapStation: {name!r}")
+        self._metrics[name] += increment
+
+    def render(self):
+        if self.render_mode != "rgb_array" or self.state is None:
+            return None
+        from swapgym.envs.swap_station.render import render_rgb
+
+        return render_rgb(self)
