@@ -29,6 +29,13 @@ One round (one step) is one push cycle t_h during the blackout:
 5. The community draws W_4 continuously over the round; whatever the stock cannot
    cover is unmet.
 
+Everything in a round's snapshot is exogenous: whatever is pushed, the next round's
+charges, consents and congestion are the same. So ``draw_rounds`` draws every round of
+the episode at reset and computes travel, rankings and push lists for all rounds in one
+batched numpy pass; a step reads row t. (When charges are not redrawn, the candidate
+pool shrinks with the actions, so the push lists are then recomputed each round by the
+same batched function with one row.)
+
 Station energy balance per round (tested):
     E_end = E_start + Σ_swapped (C_2 − d·W_3 − θ5) − served,   served + unmet = W_4·t_h.
 """
@@ -53,32 +60,84 @@ _TIE = 1e-9  # h per cell: lexicographic tie-break weight inside the time-optima
 
 
 @dataclass
+class Rounds:
+    """Exogenous snapshots of every round of an episode, drawn at reset. H rounds,
+    V vehicles, N intersections; T = H with dynamic traffic, else 1 (broadcast).
+
+    charge_kwh (H or 1, V): C_2 per round (1 row when charges are not redrawn).
+    consent_draw (H, V): uniform draws; a pushed user consents iff draw < probability.
+    time_h / dist_km (T, 2, V): travel time and distance of each vehicle's time-optimal
+        [route 0] and distance-optimal [route 1] path. window (T, 2, V): swap window of
+        the arrival (−1: after the cycle). order (T, 2, V): vehicles ranked by (time,
+        distance) on route 0 and (distance, time) on route 1. tree (T, 2, N): predecessors.
+    candidates (H, 4, K) and slots (H, 4·K, 4): push lists and their observation
+        features, precomputed when the pool cannot change (None otherwise).
+    """
+
+    charge_kwh: np.ndarray
+    consent_draw: np.ndarray
+    time_h: np.ndarray
+    dist_km: np.ndarray
+    window: np.ndarray
+    order: np.ndarray
+    tree: np.ndarray
+    candidates: np.ndarray | None = None
+    slots: np.ndarray | None = None
+
+
+@dataclass
 class EmergencyPushState:
-    """Per-round state. V vehicles, K candidate slots per block.
+    """Per-round state. The current round's snapshot is exposed as views into ``rounds``:
+    ``charge_kwh`` (V,), ``consent_draw`` (V,), ``time_h`` / ``dist_km`` / ``window`` /
+    ``order`` (2, V), ``tree`` (2, N).
 
     hour: rounds elapsed. energy_kwh: station stock E. second_level: the second-level
     response is active (E has fallen to E_low; it stays active until the blackout ends).
-    charge_kwh (V,): C_2 this round. consent_draw (V,): uniform draws; a pushed user
-    consents iff draw < consent_probability. time_h / dist_km (2, V): travel time and
-    distance of each vehicle's time-optimal [0] and distance-optimal [1] path.
     in_pool (V,): still a candidate (False after driving to the station when charges
-    are not redrawn). candidates (4, K): vehicle index per block and slot, −1 if empty.
+    are not redrawn). candidates (4, K): vehicle per block and slot, −1 if empty.
+    slots (4·K, 4): the candidates' observation features.
     """
 
     hour: int
     energy_kwh: float
     second_level: bool
-    charge_kwh: np.ndarray
-    consent_draw: np.ndarray
-    time_h: np.ndarray
-    dist_km: np.ndarray
     in_pool: np.ndarray
-    window: np.ndarray  # (2, V) swap window of the arrival per route (−1: after the cycle)
+    rounds: Rounds
     candidates: np.ndarray
-    order: np.ndarray  # (2, V) vehicles sorted lexicographically per route criterion
-    tree: np.ndarray  # (2, N) shortest-path predecessor of every node, per route (for drawing)
+    slots: np.ndarray
     energy_history: list[float] = field(default_factory=list)
     totals: dict[str, float] = field(default_factory=dict)
+
+    def _row(self, arr: np.ndarray) -> np.ndarray:
+        return arr[min(self.hour, len(arr) - 1)]
+
+    @property
+    def charge_kwh(self) -> np.ndarray:
+        return self._row(self.rounds.charge_kwh)
+
+    @property
+    def consent_draw(self) -> np.ndarray:
+        return self._row(self.rounds.consent_draw)
+
+    @property
+    def time_h(self) -> np.ndarray:
+        return self._row(self.rounds.time_h)
+
+    @property
+    def dist_km(self) -> np.ndarray:
+        return self._row(self.rounds.dist_km)
+
+    @property
+    def window(self) -> np.ndarray:
+        return self._row(self.rounds.window)
+
+    @property
+    def order(self) -> np.ndarray:
+        return self._row(self.rounds.order)
+
+    @property
+    def tree(self) -> np.ndarray:
+        return self._row(self.rounds.tree)
 
 
 @dataclass
@@ -150,7 +209,7 @@ def route_orders(time_h: np.ndarray, dist_km: np.ndarray) -> np.ndarray:
 
 
 def arrival_energy(instance: EmergencyPushInstance, state: EmergencyPushState) -> np.ndarray:
-    """(2, V) battery energy on arrival, C_2 − d·W_3, per route."""
+    """(2, V) battery energy on arrival, C_2 − d·W_3, per route, this round."""
     per_km = instance.config.consumption_kwh_per_100km / 100.0
     return state.charge_kwh[None, :] - state.dist_km * per_km
 
@@ -168,65 +227,124 @@ def swap_windows(instance: EmergencyPushInstance, time_h: np.ndarray) -> np.ndar
     return np.where(w < instance.n_push_max, w, -1)
 
 
-def one_per_window(ranked: np.ndarray, window: np.ndarray, n_windows: int) -> np.ndarray:
-    """The best-ranked vehicle of each window, in ranking order (``ranked`` is ordered)."""
-    if len(ranked) == 0:
-        return ranked
-    hit = window[ranked][None, :] == np.arange(n_windows)[:, None]
-    has = hit.any(axis=1)
-    first = np.sort(hit.argmax(axis=1)[has])
-    return ranked[first]
+def _first_k(keep: np.ndarray, ranked: np.ndarray, k: int, out: np.ndarray) -> None:
+    """Write the first ``k`` kept entries of each row of ``ranked`` into ``out`` (H, K)."""
+    slot = np.cumsum(keep, axis=1) - 1
+    rows, pos = np.nonzero(keep & (slot < k))
+    out[rows, slot[rows, pos]] = ranked[rows, pos]
 
 
-def candidate_blocks(instance: EmergencyPushInstance, state: EmergencyPushState) -> np.ndarray:
-    """(4, K) candidate vehicles per block (see ``BLOCKS``): the time-first list (Scheme A),
-    the distance-first list (Scheme B), the energy-first list (most net energy) among
-    valid vehicles — one per swap window under the "window" rule — and the K nearest
-    vehicles with no filter."""
+def candidate_table(instance: EmergencyPushInstance, charge_kwh: np.ndarray, dist_km: np.ndarray,
+                    window: np.ndarray, order: np.ndarray, in_pool: np.ndarray) -> np.ndarray:
+    """(H, 4, K) push lists of H rounds at once (see ``BLOCKS``).
+
+    Blocks 0–2 walk a ranking of the valid vehicles — time-first (Scheme A), distance-
+    first (Scheme B), energy-first (most net energy) — keeping, under the "window" rule,
+    the best-ranked vehicle of each swap window (section 3.3.2's conflict filter);
+    block 3 is the K nearest vehicles in the pool, unfiltered. Inputs broadcast over H:
+    charge (H|1, V), dist/window/order (H|1, 2, V), in_pool (V,).
+    """
     cfg = instance.config
     k, n_win = cfg.candidate_slots, instance.n_push_max
-    windowed = cfg.conflict_rule == "window"
-    arrive_kwh = arrival_energy(instance, state)
-    ok = (arrive_kwh >= instance.q_f_kwh) & (state.window >= 0) & state.in_pool[None, :]
-    out = np.full((len(BLOCKS), k), -1, dtype=np.int64)
-
-    by_time = state.order[ROUTE_TIME]
-    by_time = by_time[ok[ROUTE_TIME][by_time]]
-    if windowed and len(by_time):  # sorted by arrival: first of each window = change points
-        w = state.window[ROUTE_TIME][by_time]
-        keep = np.empty(len(w), dtype=bool)
-        keep[0] = True
-        np.not_equal(w[1:], w[:-1], out=keep[1:])
-        by_time = by_time[keep]
-    by_dist = state.order[ROUTE_DISTANCE]
-    by_dist = by_dist[ok[ROUTE_DISTANCE][by_dist]]
-    ok_b = np.flatnonzero(ok[ROUTE_DISTANCE])
-    by_energy = ok_b[np.argsort(-arrive_kwh[ROUTE_DISTANCE, ok_b], kind="stable")]
-    if windowed:
-        by_dist = one_per_window(by_dist, state.window[ROUTE_DISTANCE], n_win)
-        by_energy = one_per_window(by_energy, state.window[ROUTE_DISTANCE], n_win)
-    for b, chosen in enumerate((by_time[:k], by_dist[:k], by_energy[:k])):
-        out[b, : len(chosen)] = chosen
-    nearest = state.order[ROUTE_DISTANCE]
-    nearest = nearest[state.in_pool[nearest]][:k]
-    out[3, : len(nearest)] = nearest
+    per_km = cfg.consumption_kwh_per_100km / 100.0
+    arrive = charge_kwh[:, None, :] - dist_km * per_km  # (H, 2, V)
+    ok = (arrive >= instance.q_f_kwh) & (window >= 0) & in_pool
+    h = ok.shape[0]
+    window = np.broadcast_to(window, ok.shape)
+    order = np.broadcast_to(order, ok.shape)
+    by_energy = np.argsort(-arrive[:, ROUTE_DISTANCE], axis=1, kind="stable")
+    out = np.full((h, len(BLOCKS), k), -1, dtype=np.int64)
+    n = ok.shape[2]
+    positions = np.arange(n)[None, :]
+    big = (n_win + 1) * n
+    for b, ranked in enumerate((order[:, ROUTE_TIME], order[:, ROUTE_DISTANCE], by_energy)):
+        route = BLOCK_ROUTES[b]
+        keep = np.take_along_axis(ok[:, route], ranked, axis=1)
+        if cfg.conflict_rule == "window":  # best-ranked valid vehicle of each window
+            # sort (window, rank position) pairs; the first of each window group wins
+            w = np.take_along_axis(window[:, route], ranked, axis=1)
+            key = np.sort(np.where(keep, w * n + positions, big), axis=1)
+            first = key < big
+            first[:, 1:] &= (key[:, 1:] // n) != (key[:, :-1] // n)
+            rows, cols = np.nonzero(first)
+            keep = np.zeros_like(keep)
+            keep[rows, key[rows, cols] % n] = True
+        _first_k(keep, ranked, k, out[:, b])
+    nearest = order[:, ROUTE_DISTANCE]
+    _first_k(in_pool[nearest], nearest, k, out[:, 3])
     return out
 
 
-def draw_round(instance: EmergencyPushInstance, state: EmergencyPushState, rng: np.random.Generator,
-               first: bool = False) -> None:
-    """Draw the next round's snapshot into ``state`` (fixed number of draws per round)."""
+def slot_features(instance: EmergencyPushInstance, charge_kwh: np.ndarray, time_h: np.ndarray,
+                  dist_km: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """(H, 4·K, 4) observation features of the push lists: present, arrival time ÷ cycle,
+    path distance ÷ push radius, net energy the battery adds ÷ Q_e clipped to [−1, 1]."""
     cfg = instance.config
-    n = instance.n_vehicles
-    if cfg.redraw_vehicles_each_round or first:
-        state.charge_kwh = rng.integers(cfg.charge_min_kwh, cfg.charge_max_kwh + 1, size=n).astype(float)
-    state.consent_draw = rng.random(n)
-    if cfg.dynamic_traffic or first:
-        congestion = rng.uniform(cfg.congestion_min, cfg.congestion_max, size=len(instance.edge_length_km))
-        state.time_h, state.dist_km, state.tree = travel(instance, congestion)
-        state.order = route_orders(state.time_h, state.dist_km)
-        state.window = swap_windows(instance, state.time_h)
+    h = candidates.shape[0]
+    cand = candidates.reshape(h, -1)
+    present = cand >= 0
+    idx = np.where(present, cand, 0)
+    route = np.repeat(BLOCK_ROUTES, cfg.candidate_slots)[None, :]
+    rows = np.arange(h)[:, None] if time_h.shape[0] == h else np.zeros((h, 1), dtype=np.int64)
+    crow = np.arange(h)[:, None] if charge_kwh.shape[0] == h else np.zeros((h, 1), dtype=np.int64)
+    dist = dist_km[rows, route, idx]
+    net = charge_kwh[crow, idx] - dist * (cfg.consumption_kwh_per_100km / 100.0) - instance.theta5_kwh
+    out = np.stack([present, time_h[rows, route, idx] / cfg.push_cycle_h, dist / cfg.push_radius_km,
+                    np.clip(net / cfg.battery_kwh, -1.0, 1.0)], axis=-1).astype(np.float32)
+    out[~present] = 0.0
+    return np.minimum(out, 10.0, out=out)
+
+
+def candidate_blocks(instance: EmergencyPushInstance, state: EmergencyPushState) -> np.ndarray:
+    """(4, K) push lists of the current round (``candidate_table`` with one row)."""
+    return candidate_table(instance, state.charge_kwh[None], state.dist_km[None],
+                           state.window[None], state.order[None], state.in_pool)[0]
+
+
+def refresh_round(instance: EmergencyPushInstance, state: EmergencyPushState) -> None:
+    """Recompute the current round's push lists and features from the state (used when
+    the pool changed, and by tests that edit a snapshot by hand)."""
     state.candidates = candidate_blocks(instance, state)
+    state.slots = slot_features(instance, state.charge_kwh[None], state.time_h[None],
+                                state.dist_km[None], state.candidates[None])[0]
+
+
+def draw_rounds(instance: EmergencyPushInstance, rng: np.random.Generator) -> Rounds:
+    """Draw every round of the episode and compute its travel and push lists.
+
+    Draw order (fixed, whatever the actions): charges (H×V, or V once when not redrawn),
+    consent (H×V), congestion (H×E with dynamic traffic, else E once).
+    """
+    cfg = instance.config
+    n, hours = instance.n_vehicles, cfg.blackout_hours
+    charge = rng.integers(cfg.charge_min_kwh, cfg.charge_max_kwh + 1,
+                          size=(hours if cfg.redraw_vehicles_each_round else 1, n)).astype(float)
+    consent = rng.random((hours, n))
+    n_traffic = hours if cfg.dynamic_traffic else 1
+    congestion = rng.uniform(cfg.congestion_min, cfg.congestion_max,
+                             size=(n_traffic, len(instance.edge_length_km)))
+    travels = [travel(instance, c) for c in congestion]
+    time_h = np.stack([t[0] for t in travels])
+    dist_km = np.stack([t[1] for t in travels])
+    tree = np.stack([t[2] for t in travels])
+    order = np.stack([route_orders(t, d) for t, d in zip(time_h, dist_km)])
+    window = swap_windows(instance, time_h)
+    rounds = Rounds(charge, consent, time_h, dist_km, window, order, tree)
+    if cfg.redraw_vehicles_each_round:  # the pool never changes: precompute every round
+        rounds.candidates = candidate_table(instance, charge, dist_km, window, order,
+                                            np.ones(n, dtype=bool))
+        rounds.slots = slot_features(instance, charge, time_h, dist_km, rounds.candidates)
+    return rounds
+
+
+def enter_round(instance: EmergencyPushInstance, state: EmergencyPushState) -> None:
+    """Point the state at round ``state.hour``'s push lists."""
+    r = state.rounds
+    if r.candidates is not None:
+        state.candidates = r.candidates[state.hour]
+        state.slots = r.slots[state.hour].reshape(-1, 4)
+    else:
+        refresh_round(instance, state)
 
 
 def initial_state(instance: EmergencyPushInstance, rng: np.random.Generator) -> EmergencyPushState:
@@ -234,17 +352,13 @@ def initial_state(instance: EmergencyPushInstance, rng: np.random.Generator) -> 
     n = instance.n_vehicles
     state = EmergencyPushState(
         hour=0, energy_kwh=float(cfg.initial_energy_kwh),
-        second_level=cfg.initial_energy_kwh <= cfg.e_low_kwh,
-        charge_kwh=np.zeros(n), consent_draw=np.zeros(n), time_h=np.zeros((2, n)),
-        dist_km=np.zeros((2, n)), in_pool=np.ones(n, dtype=bool),
-        window=np.zeros((2, n), dtype=np.int64),
-        candidates=np.full((len(BLOCKS), cfg.candidate_slots), -1, dtype=np.int64),
-        order=np.zeros((2, n), dtype=np.int64), tree=np.zeros((2, instance.graph.n_nodes), np.int32))
+        second_level=cfg.initial_energy_kwh <= cfg.e_low_kwh, in_pool=np.ones(n, dtype=bool),
+        rounds=draw_rounds(instance, rng), candidates=np.empty(0), slots=np.empty(0))
     state.energy_history.append(state.energy_kwh)
     state.totals = dict.fromkeys(TOTAL_KEYS, 0.0)
     state.totals["peak_energy_kwh"] = state.energy_kwh
     state.totals["first_hour_e_high"] = 0.0 if state.energy_kwh >= cfg.e_high_kwh else math.nan
-    draw_round(instance, state, rng, first=True)
+    enter_round(instance, state)
     return state
 
 
@@ -302,8 +416,8 @@ def _draw(energy: float, need: float) -> tuple[float, float, float]:
 
 
 def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: np.ndarray,
-         routes: np.ndarray, rng: np.random.Generator) -> RoundResult:
-    """Play one round with the given pushes, update ``state`` and draw the next round."""
+         routes: np.ndarray) -> RoundResult:
+    """Play one round with the given pushes, update ``state`` and enter the next round."""
     cfg = instance.config
     theta5, cycle = instance.theta5_kwh, cfg.push_cycle_h
     e_start = state.energy_kwh
@@ -368,7 +482,7 @@ def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: n
     if energy >= cfg.e_high_kwh and math.isnan(tot["first_hour_e_high"]):
         tot["first_hour_e_high"] = float(state.hour)
     if state.hour < cfg.blackout_hours:
-        draw_round(instance, state, rng)
+        enter_round(instance, state)
     return result
 
 

@@ -112,7 +112,6 @@ class EmergencyPushEnv(gym.Env):
         self.instance: EmergencyPushInstance | None = None
         self.state: dynamics.EmergencyPushState | None = None
         self.last_round: dynamics.RoundResult | None = None
-        self._route_offset = None  # set per instance in reset (depends on V)
 
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -123,8 +122,7 @@ class EmergencyPushEnv(gym.Env):
         self.instance = inst if inst is not None else make_instance(self.config, self.np_random)
         self.state = dynamics.initial_state(self.instance, self.np_random)
         self.last_round = None
-        self._route_offset = np.repeat(dynamics.BLOCK_ROUTES * self.instance.n_vehicles,
-                                       self.config.candidate_slots)
+
         return self._observation(), {"station_energy_kwh": self.state.energy_kwh, "hour": 0}
 
     def step(self, action):
@@ -137,7 +135,7 @@ class EmergencyPushEnv(gym.Env):
             raise ValueError(f"action: expected a 0/1 array of shape {self.action_space.shape} "
                              f"(MultiBinary), got shape {selection.shape}")
         vehicles, routes = dynamics.selection_to_pushes(self.instance, self.state, selection)
-        result = dynamics.step(self.instance, self.state, vehicles, routes, self.np_random)
+        result = dynamics.step(self.instance, self.state, vehicles, routes)
         self.last_round = result
         breakdown = dynamics.reward_terms(self.instance, result)
         reward = breakdown["unmet_energy"] + breakdown["below_target"] + breakdown["travel"]
@@ -198,18 +196,5 @@ class EmergencyPushEnv(gym.Env):
         obs[5] = inst.demand_kwh[hour] / cfg.e_low_kwh if cfg.e_low_kwh > 0 else 0.0
         obs[6] = inst.consent_probability
         obs[7] = inst.n_push_max / cfg.max_push_per_round
-        cand = st.candidates.ravel()
-        present = cand >= 0
-        idx = np.where(present, cand, 0)
-        flat = self._route_offset + idx  # (route, vehicle) → flat index into (2, V) arrays
-        dist = st.dist_km.ravel()[flat]
-        net = st.charge_kwh[idx] - dist * (cfg.consumption_kwh_per_100km / 100.0) - inst.theta5_kwh
-        slots = obs[N_GLOBAL:].reshape(-1, N_SLOT_FEATURES)
-        slots[:, 0] = present
-        slots[:, 1] = st.time_h.ravel()[flat] / cfg.push_cycle_h
-        slots[:, 2] = dist / cfg.push_radius_km
-        slots[:, 3] = net / cfg.battery_kwh
-        slots[~present] = 0.0
-        np.clip(slots[:, 3], -1.0, 1.0, out=slots[:, 3])
-        np.minimum(obs, 10.0, out=obs)
+        obs[N_GLOBAL:] = st.slots.ravel()
         return obs

@@ -115,8 +115,8 @@ def tiny_env(rule: str = "queue"):
     inst = base.replace(speed_limit_kmh=speed, vehicle_node=np.array([10, 13]))
     env.reset(seed=0, options={"instance": inst})
     state = env.unwrapped.state
-    state.charge_kwh[:] = 90.0
-    state.candidates = dynamics.candidate_blocks(inst, state)
+    state.rounds.charge_kwh[:] = 90.0  # every round
+    dynamics.refresh_round(inst, state)
     return env
 
 
