@@ -1,8 +1,9 @@
-"""``swapgym`` command line: bench, reproduce, perf (train and evaluate join later).
+"""``swapgym`` command line.
 
-    swapgym bench [--env NAME ...] [--policies NAME ...] [--seeds 0-4] [--out DIR]
+    swapgym bench [--env NAME ...] [--policies NAME ...] [--seeds 0-4] [--out DIR] [--executor process|ray]
     swapgym reproduce <problem>|all [--seeds 0-9] [--out docs]
-    swapgym perf [--seconds 2] [--env NAME ...] [--solvers]
+    swapgym perf [--seconds 2] [--env NAME ...] [--solvers] [--record benchmarks/RESULTS.md]
+    swapgym train / evaluate / sweep   (learned agents; see ``swapgym train --help``)
 """
 
 from __future__ import annotations
@@ -86,7 +87,14 @@ def cmd_perf(args: argparse.Namespace) -> int:
 
     rows = perf.run(args.seconds, args.env)
     solvers = perf.solver_timings(args.env) if args.solvers else None
-    print(perf.to_markdown(rows, solvers))
+    text = perf.to_markdown(rows, solvers)
+    print(text)
+    if args.record:
+        from swapgym.benchmarks import io
+
+        command = "swapgym perf " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["perf"] else "swapgym perf"
+        io.update_section(args.record, "## Speed", f"Command: `{command}`\n\n{text}")
+        print(f"recorded in {args.record}")
     return 0
 
 
@@ -116,6 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=2.0, help="per measurement")
     p.add_argument("--env", nargs="+")
     p.add_argument("--solvers", action="store_true", help="also time each problem's solvers")
+    p.add_argument("--record", metavar="PATH", help="rewrite the '## Speed' section of PATH "
+                   "(e.g. benchmarks/RESULTS.md) with this run")
     p.set_defaults(func=cmd_perf)
 
     try:

@@ -30,6 +30,25 @@ def write_text(path: str | Path, text: str) -> None:
         raise
 
 
+def update_section(path: str | Path, heading: str, body: str) -> None:
+    """Replace the markdown section ``heading`` (e.g. "## Speed") of ``path`` with
+    ``body``, keeping every other section; append it if missing. Atomic."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Measured results\n"
+    lines = text.splitlines()
+    level = heading.split(" ", 1)[0]
+    start = next((i for i, line in enumerate(lines) if line.strip() == heading), None)
+    new = [heading, "", *body.strip("\n").splitlines(), ""]
+    if start is None:
+        lines = [*lines, "", *new]
+    else:
+        end = next((j for j in range(start + 1, len(lines))
+                    if lines[j].startswith("#") and len(lines[j].split(" ", 1)[0]) <= len(level)),
+                   len(lines))
+        lines = lines[:start] + new + lines[end:]
+    write_text(path, "\n".join(lines).rstrip("\n") + "\n")
+
+
 def write_json(path: str | Path, obj: Any) -> None:
     write_text(path, json.dumps(obj, indent=1, default=_jsonable))
 

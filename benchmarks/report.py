@@ -15,12 +15,18 @@ from swapgym.benchmarks.stats import add_normalised_scores, summarise
 IDENTITY = ("policy", "env_id", "seed", "episode", "wall_time_s")
 
 
-def anchors(env_ids) -> tuple[dict[str, str | None], dict[str, str | None]]:
-    """Reference heuristic and oracle baseline names per env."""
+def anchors(df: pd.DataFrame) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    """Reference heuristic and oracle per env. With several oracles (e.g. rolling-horizon
+    with perfect forecasts and the full-horizon MILP), the one with the best mean
+    return in ``df`` anchors the score at 1."""
     from swapgym import baselines
 
-    ref = {e: baselines.reference(e) for e in env_ids}
-    orc = {e: (baselines.oracles(e) or [None])[0] for e in env_ids}
+    ref, orc = {}, {}
+    for env_id, rows in df.groupby("env_id"):
+        ref[env_id] = baselines.reference(env_id)
+        means = rows.groupby("policy")["episode_return"].mean()
+        present = [o for o in baselines.oracles(env_id) if o in means.index]
+        orc[env_id] = max(present, key=lambda o: means[o]) if present else None
     return ref, orc
 
 
@@ -33,12 +39,15 @@ def fmt(mean: float, half: float) -> str:
 
 def summary_table(df: pd.DataFrame) -> pd.DataFrame:
     """Per env × policy: return and score (mean ± CI) and each metric's mean."""
-    ref, orc = anchors(df["env_id"].unique())
+    ref, orc = anchors(df)
     df = add_normalised_scores(df, ref, orc)
     metrics = [c for c in df.columns if c not in IDENTITY and pd.api.types.is_numeric_dtype(df[c])]
     summ = summarise(df, metrics)
+    from swapgym import baselines
+
     summ["role"] = [
-        "oracle" if orc.get(e) == p else "reference" if ref.get(e) == p else ""
+        "oracle (anchor)" if orc.get(e) == p else "oracle" if p in baselines.oracles(e)
+        else "reference" if ref.get(e) == p else ""
         for e, p in zip(summ["env_id"], summ["policy"])]
     return summ
 
@@ -73,8 +82,8 @@ def plots(df: pd.DataFrame, summ: pd.DataFrame, out: Path) -> list[Path]:
         rows = rows.sort_values("episode_return_mean")
         fig = new_figure(800, 60 + 32 * len(rows))
         ax = fig.add_subplot()
-        colors = ["#d62728" if r == "oracle" else "#1f77b4" if r == "reference" else "#7f7f7f"
-                  for r in rows["role"]]
+        colors = ["#d62728" if r.startswith("oracle") else "#1f77b4" if r == "reference"
+                  else "#7f7f7f" for r in rows["role"]]
         ax.barh(rows["policy"], rows["episode_return_mean"], xerr=rows["episode_return_ci95"],
                 color=colors)
         ax.set_xlabel("episode return (mean ± 95 % CI over seeds)")

@@ -97,7 +97,7 @@ def test_cli_bench_writes_report(tmp_path, capsys):
                  "--seeds", "0-1", "--out", str(tmp_path), "--no-progress", "--jobs", "1"])
     assert code == 0
     out = capsys.readouterr().out
-    assert "| dual_scheme | reference |" in out and "| oracle | oracle |" in out
+    assert "| dual_scheme | reference |" in out and "| oracle | oracle (anchor) |" in out
     for name in ("results.csv", "summary.md", "report.html", "EmergencyPush-v0_returns.png"):
         assert (tmp_path / name).exists(), name
 
@@ -116,3 +116,15 @@ def test_cli_perf_and_reproduce_run(tmp_path, capsys):
     assert main(["reproduce", "emergency-push", "--seeds", "0-1", "--out", str(tmp_path)]) == 0
     text = (tmp_path / "reproduce_emergency_push.md").read_text()
     assert "θ5*" in text and "401.7 km" in text and (tmp_path / "emergency_push_fig3_0.png").exists()
+
+
+def test_update_section_replaces_only_its_section(tmp_path):
+    from swapgym.benchmarks.io import update_section
+
+    path = tmp_path / "RESULTS.md"
+    path.write_text("# Measured results\n\n## Speed\n\nold\n\n## Learned agents\n\nkeep me\n")
+    update_section(path, "## Speed", "new table")
+    text = path.read_text()
+    assert "new table" in text and "old" not in text and "keep me" in text
+    update_section(path, "## Other", "added")
+    assert path.read_text().rstrip().endswith("added")
