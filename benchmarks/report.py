@@ -53,11 +53,15 @@ def summary_table(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_markdown(summ: pd.DataFrame, metric_columns: int = 4) -> str:
+    from swapgym.envs.registration import entry
+
     lines = []
     for env_id, rows in summ.groupby("env_id", sort=False):
-        metric_names = [c[:-5] for c in rows.columns if c.endswith("_mean")
-                        and c[:-5] not in ("episode_return", "score", "episode_length")
-                        and rows[c].notna().any()][:metric_columns]
+        metric_names = [m for m in entry(env_id).summary_metrics if f"{m}_mean" in rows]
+        if not metric_names:
+            metric_names = [c[:-5] for c in rows.columns if c.endswith("_mean")
+                            and c[:-5] not in ("episode_return", "score", "episode_length")
+                            and rows[c].notna().any()][:metric_columns]
         head = ["policy", "role", "return", "score", *metric_names]
         lines += [f"### {env_id}", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         rows = rows.sort_values("episode_return_mean", ascending=False)

@@ -17,7 +17,9 @@ class EnvEntry:
     """Registry row for one problem.
 
     ``key_quantity`` is the ``info`` key (a float per step) that the benchmark plots as
-    the paper's key trajectory; ``problem`` is the slug used by ``swapgym reproduce``.
+    the paper's key trajectory; ``problem`` is the slug used by ``swapgym reproduce``;
+    ``summary_metrics`` are the episode metrics the benchmark table shows (all metrics
+    are in ``results.csv``).
     """
 
     name: str
@@ -27,6 +29,7 @@ class EnvEntry:
     key_quantity: str
     key_quantity_label: str
     vector_entry_point: str | None = None
+    summary_metrics: tuple[str, ...] = ()  # the paper's metrics shown in benchmark tables
 
     @property
     def env_id(self) -> str:
@@ -41,6 +44,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="emergency-push",
         key_quantity="station_energy_kwh",
         key_quantity_label="station energy (kWh)",
+        summary_metrics=("unmet_kwh", "hours_below_e_low", "first_hour_e_high", "final_energy_kwh", "km_driven", "vehicles_arrived"),
     ),
     EnvEntry(
         name="SwapStation",
@@ -49,6 +53,8 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="swap-station",
         key_quantity="profit_eur",
         key_quantity_label="profit per hour (EUR)",
+        vector_entry_point="swapgym.envs.swap_station.vector:SwapStationVectorEnv",
+        summary_metrics=("profit_eur", "swaps_served", "swaps_lost", "batteries_provided", "energy_bought_kwh", "peak_grid_power_kw"),
     ),
     EnvEntry(
         name="Expressway",
@@ -57,6 +63,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="expressway",
         key_quantity="grid_power_kw",
         key_quantity_label="total grid power (kW)",
+        summary_metrics=("total_cost_usd", "ppc_usd", "bdc_usd", "b2b_kwh", "released", "unserved"),
     ),
     EnvEntry(
         name="FleetV2V",
@@ -65,6 +72,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="fleet-v2v",
         key_quantity="fleet_mean_soc",
         key_quantity_label="fleet mean SOC",
+        summary_metrics=("total_cost", "cost_charging", "cost_time_window", "cost_aging", "v2v_delivered_kwh", "station_grid_kwh"),
     ),
     EnvEntry(
         name="GridResilience",
@@ -73,6 +81,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="grid-resilience",
         key_quantity="load_served_kw",
         key_quantity_label="load served (kW)",
+        summary_metrics=("total_cost", "energy_not_served_kwh", "critical_energy_not_served_kwh", "voltage_violation_bus_hours", "cost_load_shedding"),
     ),
 )
 
