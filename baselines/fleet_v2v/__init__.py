@@ -11,11 +11,17 @@ Registered for ``swapgym/FleetV2V-v0``:
 | ``v2v_stlcss_pso`` | as v2v_stlcss | PSO speed plan |
 | ``oracle`` | rollout over every replenishment option (see ``RolloutOracle``) | exhaustive per van |
 
+``oracle`` is a feasible policy, so its cost is an *upper* bound on the optimum, not a
+proven optimum. ``lp_lower_bound`` (``bound.py``) is a proven *lower* bound from a per-van
+LP relaxation on HiGHS; together they bracket the optimum of an episode (paper instance:
+[314.9, 354.3] ¥, see ``swapgym reproduce fleet-v2v``).
+
 Every policy calls ``swapgym.envs.fleet_v2v.dynamics`` for costs, masks and rendezvous.
 """
 
 from __future__ import annotations
 
+from swapgym.baselines.fleet_v2v.bound import BoundResult, lp_lower_bound
 from swapgym.baselines.fleet_v2v.policies import (
     FleetPolicy,
     RolloutOracle,
@@ -38,8 +44,20 @@ register(ENV_ID, "v2v_stlcss_pso", lambda **kw: STLCSSPolicy(speed="pso", **kw),
          description="V2V with STLCSS matching and the PSO speed plan")
 register(ENV_ID, "oracle", lambda **kw: RolloutOracle(**kw), oracle=True,
          description="rollout over all replenishment options with exhaustive speed plans "
-                     "(uses every van's realised consumption; not a proven optimum)")
+                     "(uses every van's realised consumption; an upper bound on the optimum, "
+                     "not a proven optimum — lp_lower_bound gives the lower bound)")
 
-__all__ = ["FleetPolicy", "RolloutOracle", "STLCSSPolicy", "SpeedPlan", "V2CSPolicy",
-           "exhaustive_speed_plan", "planned_trajectory", "pso_speed_plan", "stlcss",
-           "stlcss_similarity"]
+__all__ = [
+    "BoundResult",
+    "FleetPolicy",
+    "RolloutOracle",
+    "STLCSSPolicy",
+    "SpeedPlan",
+    "V2CSPolicy",
+    "exhaustive_speed_plan",
+    "lp_lower_bound",
+    "planned_trajectory",
+    "pso_speed_plan",
+    "stlcss",
+    "stlcss_similarity",
+]

@@ -113,6 +113,20 @@ def route_cost(config: FleetV2VConfig, instance: FleetV2VInstance, van: int,
     return cost
 
 
+def _aging(config: FleetV2VConfig, kwh: float, soc: float) -> float:
+    """``aging_cost`` for one float (same operations, no numpy)."""
+    q = 2.0 * soc - 1.0
+    return config.aging_cost_per_kwh * kwh * (1.0 + config.soc_stress_factor * (q * q))
+
+
+def _window_pen(config: FleetV2VConfig, arrival_h: float, window: tuple) -> tuple:
+    """``window_penalty_kwh`` for one arrival (same operations, no numpy)."""
+    early = max(window[0] - arrival_h, 0.0)
+    late = max(arrival_h - window[1], 0.0)
+    return (config.early_penalty_kwh_per_h * early + config.late_penalty_kwh_per_h * late,
+            early, late)
+
+
 # ---------------------------------------------------------------------------------------
 # State
 # ---------------------------------------------------------------------------------------
@@ -120,22 +134,26 @@ def route_cost(config: FleetV2VConfig, instance: FleetV2VInstance, van: int,
 class FleetState:
     """Per-event state. V vans, N nodes. Times in clock hours, energies in kWh.
 
+    Per-van quantities are plain Python lists of length V (the event loop reads and
+    writes them one number at a time; ``np.asarray`` them for vector work).
+
     time_h: simulation clock. deciding: van awaiting a decision (-1: none / episode over).
-    energy_kwh: (V,) battery energy. mode: (V,) READY/MOVING/BUSY/WAITING/DONE/STRANDED.
-    event_h: (V,) time of each van's next event (inf: none).
-    started: (V,) the van has left the depot (time cost runs from then until it is home).
-    route_idx: (V,) index in the van's route of the next route node to visit.
-    node: (V,) node the van stands at (-1 while moving or at a mid-road point).
-    origin_dist_km: (V, N) road km from the van's current point (or its move's start
-        point while moving) to every node. origin_xy_km: (V, 2) that point.
-    move_*: (V,) the current move: target node, purpose (ROUTE/TO_STATION/TO_RDV), start
+    energy_kwh: [V] battery energy. mode: [V] READY/MOVING/BUSY/WAITING/DONE/STRANDED.
+    event_h: [V] time of each van's next event (inf: none).
+    started: [V] the van has left the depot (time cost runs from then until it is home).
+    route_idx: [V] index in the van's route of the next route node to visit.
+    node: [V] node the van stands at (-1 while moving or at a mid-road point).
+    origin_dist_km: (V, N) array, road km from the van's current point (or its move's
+        start point while moving) to every node. origin_xy_km: [V] (x, y) of that point.
+    move_*: [V] the current move: target node, purpose (ROUTE/TO_STATION/TO_RDV), start
         time, length km, speed km/h, energy of the whole move kWh, energy at its start,
         what ends it (ARRIVE/THRESHOLD/EMPTY).
-    partner: (V,) V2V partner van (-1 none); rdv_node: (V,) rendezvous node;
-        rdv_pending: (V,) the van still has to be sent to the rendezvous;
-        rdv_role: (V,) 0 none, CONSUMER 1, PROVIDER 2.
-    kwh_per_km: (V, L) each van's consumption per level this episode (noise included).
-    crossed: (V,) the SOC-threshold event was raised since the last replenishment.
+    partner: [V] V2V partner van (-1 none); rdv_node: [V] rendezvous node;
+        rdv_pending: [V] the van still has to be sent to the rendezvous;
+        rdv_role: [V] 0 none, CONSUMER 1, PROVIDER 2.
+    kwh_per_km: (V, L) array, each van's consumption per level this episode (noise
+        included).
+    crossed: [V] the SOC-threshold event was raised since the last replenishment.
     costs: cumulative ¥ per cost term (COST_TERMS). totals: cumulative physical
         quantities (kWh bought / transferred / driven, km, early and late hours, counts).
     rendezvous_log: (time_h, node, consumer, provider, kWh delivered) per transfer.
@@ -143,28 +161,28 @@ class FleetState:
 
     time_h: float
     deciding: int
-    energy_kwh: np.ndarray
-    mode: np.ndarray
-    event_h: np.ndarray
-    started: np.ndarray
-    route_idx: np.ndarray
-    node: np.ndarray
+    energy_kwh: list
+    mode: list
+    event_h: list
+    started: list
+    route_idx: list
+    node: list
     origin_dist_km: np.ndarray
-    origin_xy_km: np.ndarray
-    move_target: np.ndarray
-    move_purpose: np.ndarray
-    move_start_h: np.ndarray
-    move_len_km: np.ndarray
-    move_speed_kmh: np.ndarray
-    move_kwh: np.ndarray
-    move_start_kwh: np.ndarray
-    move_end: np.ndarray
-    partner: np.ndarray
-    rdv_node: np.ndarray
-    rdv_pending: np.ndarray
-    rdv_role: np.ndarray
+    origin_xy_km: list
+    move_target: list
+    move_purpose: list
+    move_start_h: list
+    move_len_km: list
+    move_speed_kmh: list
+    move_kwh: list
+    move_start_kwh: list
+    move_end: list
+    partner: list
+    rdv_node: list
+    rdv_pending: list
+    rdv_role: list
     kwh_per_km: np.ndarray
-    crossed: np.ndarray
+    crossed: list
     costs: dict = field(default_factory=dict)
     totals: dict = field(default_factory=dict)
     rendezvous_log: list = field(default_factory=list)
@@ -181,9 +199,9 @@ class FleetState:
         return float(sum(self.costs.values()))
 
 
-TOTAL_KEYS = ("below_reserve_kwh", "station_grid_kwh", "station_delivered_kwh", "v2v_drawn_kwh", "v2v_delivered_kwh",
-              "drive_kwh", "distance_km", "early_h", "late_h", "station_visits", "v2v_transfers",
-              "stranded_vans", "missed_tasks")
+TOTAL_KEYS = ("below_reserve_kwh", "station_grid_kwh", "station_delivered_kwh", "v2v_drawn_kwh",
+              "v2v_delivered_kwh", "drive_kwh", "distance_km", "early_h", "late_h",
+              "station_visits", "v2v_transfers", "stranded_vans", "missed_tasks")
 
 
 def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
@@ -195,21 +213,18 @@ def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
         factor = np.clip(1.0 + config.consumption_noise_std * rng.standard_normal(v_n), 0.5, 1.5)
     kwh = instance.kwh_per_km[None, :] * config.consumption_scale * factor[:, None]
     d = instance.depot
+    xy = instance.tables.xy[d]
     return FleetState(
         time_h=float(instance.depart_h.min()), deciding=-1,
-        energy_kwh=instance.initial_soc * instance.battery_kwh,
-        mode=np.full(v_n, READY, dtype=np.int64), event_h=instance.depart_h.astype(float).copy(),
-        started=np.zeros(v_n, dtype=bool),
-        route_idx=np.ones(v_n, dtype=np.int64), node=np.full(v_n, d, dtype=np.int64),
-        origin_dist_km=np.tile(instance.dist_km[d], (v_n, 1)),
-        origin_xy_km=np.tile(instance.node_xy_km[d], (v_n, 1)),
-        move_target=np.full(v_n, d, dtype=np.int64), move_purpose=np.zeros(v_n, dtype=np.int64),
-        move_start_h=np.zeros(v_n), move_len_km=np.zeros(v_n), move_speed_kmh=np.ones(v_n),
-        move_kwh=np.zeros(v_n), move_start_kwh=np.zeros(v_n),
-        move_end=np.zeros(v_n, dtype=np.int64), partner=np.full(v_n, -1, dtype=np.int64),
-        rdv_node=np.full(v_n, -1, dtype=np.int64), rdv_pending=np.zeros(v_n, dtype=bool),
-        rdv_role=np.zeros(v_n, dtype=np.int64),
-        kwh_per_km=kwh, crossed=np.zeros(v_n, dtype=bool),
+        energy_kwh=(instance.initial_soc * instance.battery_kwh).tolist(),
+        mode=[READY] * v_n, event_h=instance.depart_h.astype(float).tolist(),
+        started=[False] * v_n, route_idx=[1] * v_n, node=[d] * v_n,
+        origin_dist_km=np.tile(instance.dist_km[d], (v_n, 1)), origin_xy_km=[xy] * v_n,
+        move_target=[d] * v_n, move_purpose=[ROUTE] * v_n, move_start_h=[0.0] * v_n,
+        move_len_km=[0.0] * v_n, move_speed_kmh=[1.0] * v_n, move_kwh=[0.0] * v_n,
+        move_start_kwh=[0.0] * v_n, move_end=[ARRIVE] * v_n, partner=[-1] * v_n,
+        rdv_node=[-1] * v_n, rdv_pending=[False] * v_n, rdv_role=[0] * v_n,
+        kwh_per_km=kwh, crossed=[False] * v_n,
         costs=dict.fromkeys(COST_TERMS, 0.0), totals=dict.fromkeys(TOTAL_KEYS, 0.0),
         rendezvous_log=[], n_decisions=0, terminated=False)
 
@@ -220,18 +235,14 @@ def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
 def next_route_node(instance: FleetV2VInstance, state: FleetState, v: int) -> int:
     """The node "go on" heads to: the next route node, or the depot when the route is done."""
     r = instance.routes[v]
-    k = int(state.route_idx[v])
+    k = state.route_idx[v]
     return r[k] if k < len(r) else instance.depot
 
 
 def remaining_km(instance: FleetV2VInstance, state: FleetState, v: int, dist_vec: np.ndarray):
     """Road km from the point with distances ``dist_vec`` (N,) — or (..., N) — through the
     van's remaining route nodes back to the depot."""
-    k = int(state.route_idx[v])
-    r = instance.routes[v]
-    if k >= len(r):
-        return dist_vec[..., instance.depot]
-    return dist_vec[..., r[k]] + instance.route_suffix_km[v, k]
+    return _route_km_from(instance, v, int(state.route_idx[v]), dist_vec)
 
 
 def need_kwh(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetState, v: int,
@@ -245,8 +256,7 @@ def need_kwh(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetSta
 def replenish_allowed(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetState,
                       v: int) -> bool:
     if config.replenish_only_below_threshold:
-        return bool(state.energy_kwh[v] <= config.soc_station_threshold * instance.battery_kwh
-                    + 1e-6)
+        return state.energy_kwh[v] <= config.soc_station_threshold * instance.battery_kwh + 1e-6
     reserve = config.soc_station_threshold + config.replenish_margin_soc
     return bool(need_kwh(config, instance, state, v, state.origin_dist_km[v], reserve)
                 > state.energy_kwh[v] + 1e-6)
@@ -257,19 +267,19 @@ def free_point(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
     route index then: (dist vector (N,), time h, energy kWh, route index)."""
     m = state.mode[v]
     if m == MOVING:
-        x = int(state.move_target[v])
+        x = state.move_target[v]
         t = state.move_start_h[v] + state.move_len_km[v] / state.move_speed_kmh[v]
         e = state.move_start_kwh[v] - state.move_kwh[v]
-        k = int(state.route_idx[v])
+        k = state.route_idx[v]
         if state.move_purpose[v] == ROUTE:
-            if instance.node_kind[x] == 0:
+            if instance.tables.kind[x] == 0:
                 t += config.service_time_h
             k += 1
         return instance.dist_km[x], t, e, k
     if m == BUSY:
-        return state.origin_dist_km[v], state.event_h[v], state.energy_kwh[v], int(state.route_idx[v])
+        return state.origin_dist_km[v], state.event_h[v], state.energy_kwh[v], state.route_idx[v]
     return (state.origin_dist_km[v], max(state.time_h, state.event_h[v]), state.energy_kwh[v],
-            int(state.route_idx[v]))
+            state.route_idx[v])
 
 
 def _route_km_from(instance: FleetV2VInstance, v: int, k: int, dist_rows: np.ndarray):
@@ -300,7 +310,6 @@ def rendezvous(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
     keeps ``soc_v2v_threshold`` after its own route, the one with the least combined
     detour km + waiting (hours × legal maximum speed)."""
     v_n = instance.n_vans
-    D = instance.dist_km
     cap = instance.battery_kwh
     node = np.full(v_n, -1, dtype=np.int64)
     deliver = np.zeros(v_n)
@@ -311,31 +320,41 @@ def rendezvous(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
     ec = state.energy_kwh[c]
     c_min = state.kwh_per_km[c].min()
     vmax = float(instance.speed_levels_kmh[-1])
-    c_next_km = remaining_km(instance, state, c, D)  # (N,) from every node onward
+    c_next_km = instance.tables.route_from[c, min(state.route_idx[c], len(instance.routes[c]))]
     c_detour = dc + c_next_km - remaining_km(instance, state, c, dc)
     c_reach = dc * c_min <= ec + EPS
     reserve_c = (config.soc_station_threshold + config.replenish_margin_soc) * cap
     c_need = c_next_km * state.kwh_per_km[c].max() + reserve_c - (ec - dc * c_min)
     t_c = state.time_h + dc / vmax
-    for p in range(v_n):
-        if p == c or state.mode[p] in (DONE, STRANDED, WAITING) or state.partner[p] >= 0:
-            continue
-        dp, tp, ep, kp = free_point(config, instance, state, p)
-        pmax = state.kwh_per_km[p, -1]
-        p_route_after = _route_km_from(instance, p, kp, D)
-        spare = (ep - dp * pmax - p_route_after * state.kwh_per_km[p].max()
-                 - config.soc_v2v_threshold * cap)
-        ok = c_reach & (dp * pmax <= ep + EPS) & (spare > 0.1)
-        if not ok.any():
-            continue
-        p_detour = dp + p_route_after - _route_km_from(instance, p, kp, dp)
-        wait = np.abs(t_c - (tp + dp / vmax))
-        score = np.where(ok, c_detour + p_detour + wait * vmax, np.inf)
-        r = int(np.argmin(score))
+    mode, partner = state.mode, state.partner
+    # every candidate provider at once: (P, N) rows of the same element-wise formulas
+    provs = [p for p in range(v_n) if p != c and mode[p] < WAITING and partner[p] < 0]
+    if not provs:
+        return RendezvousPlan(node, deliver, needs, detour, c_km)
+    fp = [free_point(config, instance, state, p) for p in provs]
+    dp = np.stack([f[0] for f in fp])
+    tp = np.array([f[1] for f in fp])[:, None]
+    ep = np.array([f[2] for f in fp], dtype=float)[:, None]
+    kpk = state.kwh_per_km[provs]
+    pmax = kpk[:, -1:]
+    tabs = instance.tables
+    kps = [min(f[3], tabs.route_len[p]) for p, f in zip(provs, fp)]
+    p_route_after = tabs.route_from[provs, kps]  # = _route_km_from(instance, p, k, D)
+    p_route_here = np.array([_route_km_from(instance, p, f[3], f[0]) for p, f in zip(provs, fp)],
+                            dtype=float)[:, None]
+    spare = (ep - dp * pmax - p_route_after * kpk.max(axis=1, keepdims=True)
+             - config.soc_v2v_threshold * cap)
+    ok = c_reach & (dp * pmax <= ep + EPS) & (spare > 0.1)
+    p_detour = dp + p_route_after - p_route_here
+    wait = np.abs(t_c - (tp + dp / vmax))
+    score = np.where(ok, c_detour + p_detour + wait * vmax, np.inf)
+    best = np.argmin(score, axis=1)
+    for i in np.flatnonzero(ok.any(axis=1)):
+        p, r = provs[i], int(best[i])
         node[p] = r
-        deliver[p] = max(0.0, min(c_need[r], config.efficiency * spare[r], cap - ec))
+        deliver[p] = max(0.0, min(c_need[r], config.efficiency * spare[i, r], cap - ec))
         needs[p] = max(0.0, min(c_need[r], cap - ec))
-        detour[p] = score[r]
+        detour[p] = score[i, r]
         c_km[p] = dc[r]
     return RendezvousPlan(node, deliver, needs, detour, c_km)
 
@@ -354,14 +373,17 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
     dc = state.origin_dist_km[c]
     ec = state.energy_kwh[c] + EPS
     kpk = state.kwh_per_km[c]
-    mask[0] = dc[next_route_node(instance, state, c)] * kpk <= ec
+    row = dc[next_route_node(instance, state, c)] * kpk <= ec
+    mask[0] = row
+    any_ok = row.any()
     if replenish_allowed(config, instance, state, c):
         mask[1: 1 + s_n] = dc[instance.station_nodes][:, None] * kpk[None, :] <= ec
         if plan is None:
             plan = rendezvous(config, instance, state, c)
         has = plan.node >= 0
         mask[1 + s_n:][has] = plan.consumer_km[has][:, None] * kpk[None, :] <= ec
-    if not mask.any():  # nothing reachable: go on at the most economical level (runs empty)
+        any_ok = mask.any()
+    if not any_ok:  # nothing reachable: go on at the most economical level (runs empty)
         mask[0, int(np.argmin(kpk))] = True
     return mask
 
@@ -400,14 +422,14 @@ def step(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetState, 
 
 
 # ---------------------------------------------------------------------------------------
-# Transitions
+# Transitions (plain Python floats: this is the hot loop of every rollout)
 # ---------------------------------------------------------------------------------------
 def _start_move(config, instance, state: FleetState, v: int, target: int, purpose: int,
                 level: int) -> None:
     d = float(state.origin_dist_km[v, target])
-    speed = float(instance.speed_levels_kmh[level])
+    speed = instance.tables.speeds[level]
     kwh = d * float(state.kwh_per_km[v, level])
-    e0 = float(state.energy_kwh[v])
+    e0 = state.energy_kwh[v]
     t0 = state.time_h
     dur = d / speed
     thr = config.soc_station_threshold * instance.battery_kwh
@@ -434,59 +456,72 @@ def _start_move(config, instance, state: FleetState, v: int, target: int, purpos
 def _drive(config, instance, state: FleetState, v: int, t: float, arrived: bool = False) -> None:
     """Account the part of van v's move driven by time t and put the van there
     (``arrived``: at the move's target, whatever rounding says)."""
-    dur = state.move_len_km[v] / state.move_speed_kmh[v]
+    length = state.move_len_km[v]
+    dur = length / state.move_speed_kmh[v]
     frac = 1.0 if (arrived or dur <= 0) else min(max((t - state.move_start_h[v]) / dur, 0.0), 1.0)
     used = frac * state.move_kwh[v]
-    e0 = float(state.move_start_kwh[v])
+    e0 = state.move_start_kwh[v]
     e_now = max(e0 - used, 0.0)
     if used > 0:
         _accrue_drive(config, instance, state, v, e0 - e_now, e0, e_now)
-    s = frac * state.move_len_km[v]
+    s = frac * length
     state.totals["distance_km"] += s
     state.energy_kwh[v] = e_now
-    target = int(state.move_target[v])
+    target = state.move_target[v]
     if frac >= 1.0:
         state.node[v] = target
         state.origin_dist_km[v] = instance.dist_km[target]
-        state.origin_xy_km[v] = instance.node_xy_km[target]
+        state.origin_xy_km[v] = instance.tables.xy[target]
         return
     state.origin_dist_km[v] = np.minimum(s + state.origin_dist_km[v],
-                                         state.move_len_km[v] - s + instance.dist_km[target])
-    state.origin_xy_km[v] = state.origin_xy_km[v] + frac * (
-        instance.node_xy_km[target] - state.origin_xy_km[v])
+                                         length - s + instance.dist_km[target])
+    (x0, y0), (x1, y1) = state.origin_xy_km[v], instance.tables.xy[target]
+    state.origin_xy_km[v] = (x0 + frac * (x1 - x0), y0 + frac * (y1 - y0))
     state.node[v] = -1
     # what is left of the move now starts here
     state.move_start_h[v] = t
-    state.move_len_km[v] -= s
+    state.move_len_km[v] = length - s
     state.move_kwh[v] -= used
     state.move_start_kwh[v] = e_now
 
 
-def _move_fraction(state: FleetState) -> np.ndarray:
-    """(V,) share of each van's current move driven by now (0 for vans not moving)."""
-    dur = state.move_len_km / state.move_speed_kmh
-    frac = np.divide(state.time_h - state.move_start_h, dur, out=np.ones_like(dur), where=dur > 0)
-    frac = np.minimum(np.maximum(frac, 0.0), 1.0)
-    frac[state.mode != MOVING] = 0.0
-    return frac
+def _move_fraction(state: FleetState) -> list:
+    """[V] share of each van's current move driven by now (0 for vans not moving)."""
+    t = state.time_h
+    out = []
+    for v, m in enumerate(state.mode):
+        if m != MOVING:
+            out.append(0.0)
+            continue
+        dur = state.move_len_km[v] / state.move_speed_kmh[v]
+        frac = (t - state.move_start_h[v]) / dur if dur > 0 else 1.0
+        out.append(min(max(frac, 0.0), 1.0))
+    return out
 
 
-def current_energy(state: FleetState, frac: np.ndarray | None = None) -> np.ndarray:
+def _energy_now(state: FleetState, frac: list) -> list:
+    return [max(state.move_start_kwh[v] - f * state.move_kwh[v], 0.0) if m == MOVING
+            else state.energy_kwh[v] for v, (m, f) in enumerate(zip(state.mode, frac))]
+
+
+def _xy_now(instance: FleetV2VInstance, state: FleetState, frac: list) -> list:
+    xy = instance.tables.xy
+    out = []
+    for v, f in enumerate(frac):
+        (x0, y0), (x1, y1) = state.origin_xy_km[v], xy[state.move_target[v]]
+        out.append((x0 + f * (x1 - x0), y0 + f * (y1 - y0)))
+    return out
+
+
+def current_energy(state: FleetState, frac: list | None = None) -> np.ndarray:
     """(V,) energy on board now (moving vans: interpolated along their move)."""
-    if frac is None:
-        frac = _move_fraction(state)
-    moving = state.mode == MOVING
-    return np.where(moving, np.maximum(state.move_start_kwh - frac * state.move_kwh, 0.0),
-                    state.energy_kwh)
+    return np.array(_energy_now(state, _move_fraction(state) if frac is None else frac))
 
 
 def current_xy(instance: FleetV2VInstance, state: FleetState,
-               frac: np.ndarray | None = None) -> np.ndarray:
+               frac: list | None = None) -> np.ndarray:
     """(V, 2) position now, km east / north of the depot."""
-    if frac is None:
-        frac = _move_fraction(state)
-    target = instance.node_xy_km[state.move_target]
-    return state.origin_xy_km + frac[:, None] * (target - state.origin_xy_km)
+    return np.array(_xy_now(instance, state, _move_fraction(state) if frac is None else frac))
 
 
 def _accrue_drive(config, instance, state, v, kwh, e_from, e_to) -> None:
@@ -497,21 +532,21 @@ def _accrue_drive(config, instance, state, v, kwh, e_from, e_to) -> None:
         state.totals["below_reserve_kwh"] += below
     state.totals["drive_kwh"] += kwh
     state.costs["battery_energy"] += config.electricity_price_per_kwh * kwh
-    state.costs["aging"] += float(aging_cost(config, kwh, 0.5 * (e_from + e_to) / instance.battery_kwh))
+    state.costs["aging"] += _aging(config, kwh, 0.5 * (e_from + e_to) / instance.battery_kwh)
 
 
 def _charge(config, instance, state: FleetState, v: int, station_node: int, t: float) -> None:
     """Top van v up to its need at a station; it is busy while charging."""
     cap = instance.battery_kwh
-    e = float(state.energy_kwh[v])
+    e = state.energy_kwh[v]
     reserve = config.soc_station_threshold + config.replenish_margin_soc
     need = float(need_kwh(config, instance, state, v, instance.dist_km[station_node], reserve))
     deliver = min(max(need - e, 0.0), cap - e)
-    j = int(np.flatnonzero(instance.station_nodes == station_node)[0])
+    j = instance.tables.station_index[station_node]
     grid = deliver / config.efficiency
-    state.costs["charging"] += float(instance.station_price[j]) * grid
+    state.costs["charging"] += instance.tables.station_price[j] * grid
     state.costs["battery_energy"] -= config.electricity_price_per_kwh * deliver
-    state.costs["aging"] += float(aging_cost(config, deliver, (e + 0.5 * deliver) / cap))
+    state.costs["aging"] += _aging(config, deliver, (e + 0.5 * deliver) / cap)
     state.totals["station_grid_kwh"] += grid
     state.totals["station_delivered_kwh"] += deliver
     if deliver > 0:
@@ -528,7 +563,7 @@ def _transfer(config, instance, state: FleetState, c: int, p: int, r: int, t: fl
     its own route plus ``soc_v2v_threshold``) and the consumer's free capacity."""
     cap = instance.battery_kwh
     D = instance.dist_km
-    ec, ep = float(state.energy_kwh[c]), float(state.energy_kwh[p])
+    ec, ep = state.energy_kwh[c], state.energy_kwh[p]
     reserve_c = config.soc_station_threshold + config.replenish_margin_soc
     need = float(need_kwh(config, instance, state, c, D[r], reserve_c)) - ec
     spare = ep - float(need_kwh(config, instance, state, p, D[r], config.soc_v2v_threshold))
@@ -537,8 +572,8 @@ def _transfer(config, instance, state: FleetState, c: int, p: int, r: int, t: fl
     state.energy_kwh[c] = ec + deliver
     state.energy_kwh[p] = ep - drawn
     state.costs["battery_energy"] += config.electricity_price_per_kwh * (drawn - deliver)
-    state.costs["aging"] += float(aging_cost(config, deliver, (ec + 0.5 * deliver) / cap)
-                                  + aging_cost(config, drawn, (ep - 0.5 * drawn) / cap))
+    state.costs["aging"] += (_aging(config, deliver, (ec + 0.5 * deliver) / cap)
+                             + _aging(config, drawn, (ep - 0.5 * drawn) / cap))
     state.totals["v2v_drawn_kwh"] += drawn
     state.totals["v2v_delivered_kwh"] += deliver
     if deliver > 0:
@@ -557,7 +592,7 @@ def _transfer(config, instance, state: FleetState, c: int, p: int, r: int, t: fl
 
 def _release(state: FleetState, v: int) -> None:
     """Cancel van v's rendezvous; a partner already waiting becomes ready."""
-    p = int(state.partner[v])
+    p = state.partner[v]
     if p >= 0:
         state.partner[p] = -1
         state.rdv_pending[p] = False
@@ -610,98 +645,101 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
     the episode ends (``state.terminated``: every van home or stranded, or the time limit)."""
     limit = config.time_limit_h
     vmax_level = len(instance.speed_levels_kmh) - 1
+    mode, event_h, started = state.mode, state.event_h, state.started
+    kind = instance.tables.kind
     while True:
-        active = (state.mode != DONE) & (state.mode != STRANDED)
-        if not active.any():
+        # active vans are those not DONE / STRANDED (the two highest modes)
+        if not any(m < DONE for m in mode):
             state.terminated = True
             return
-        v = int(np.argmin(state.event_h))
-        t = float(state.event_h[v])
+        t = min(event_h)
+        v = event_h.index(t)  # the first van with the earliest event, as np.argmin
         if t > limit:
             _time_up(config, instance, state, limit)
             return
         if t > state.time_h:
-            n_on = int((active & state.started).sum())
+            n_on = sum(1 for m, s in zip(mode, started) if s and m < DONE)
             state.costs["time"] += config.time_cost_per_h * n_on * (t - state.time_h)
             state.time_h = t
-        state.started[v] = True
-        m = state.mode[v]
+        started[v] = True
+        m = mode[v]
         if m == READY:
             if state.partner[v] >= 0 and state.rdv_pending[v]:
                 state.rdv_pending[v] = False
-                _start_move(config, instance, state, v, int(state.rdv_node[v]), TO_RDV, vmax_level)
+                _start_move(config, instance, state, v, state.rdv_node[v], TO_RDV, vmax_level)
                 continue
             state.deciding = v
             return
         if m == BUSY:
-            state.mode[v] = READY
+            mode[v] = READY
             continue
         if m != MOVING:  # WAITING with a finite event cannot happen; be safe
-            state.event_h[v] = math.inf
+            event_h[v] = math.inf
             continue
         end = state.move_end[v]
         _drive(config, instance, state, v, t, arrived=end == ARRIVE)
         if end == THRESHOLD:
             state.crossed[v] = True
-            state.mode[v] = READY
+            mode[v] = READY
             continue
         if end == EMPTY:
-            state.mode[v] = STRANDED
-            state.event_h[v] = math.inf
+            mode[v] = STRANDED
+            event_h[v] = math.inf
             state.costs["stranding"] += config.stranding_penalty
             state.totals["stranded_vans"] += 1
             _release(state, v)
             continue
-        x = int(state.move_target[v])
+        x = state.move_target[v]
         purpose = state.move_purpose[v]
         if purpose == ROUTE:
-            route = instance.routes[v]
-            if state.route_idx[v] < len(route):
+            n_route = instance.tables.route_len[v]
+            if state.route_idx[v] < n_route:
                 state.route_idx[v] += 1
-            kind = instance.node_kind[x]
-            if kind == 0:
-                pen, early, late = window_penalty_kwh(config, t, instance.window_h[x])
-                state.costs["time_window"] += config.electricity_price_per_kwh * float(pen)
-                state.totals["early_h"] += float(early)
-                state.totals["late_h"] += float(late)
-                state.mode[v] = BUSY
-                state.event_h[v] = t + config.service_time_h
-            elif kind == 1:
+            k = kind[x]
+            if k == 0:
+                pen, early, late = _window_pen(config, t, instance.tables.window[x])
+                state.costs["time_window"] += config.electricity_price_per_kwh * pen
+                state.totals["early_h"] += early
+                state.totals["late_h"] += late
+                mode[v] = BUSY
+                event_h[v] = t + config.service_time_h
+            elif k == 1:
                 _charge(config, instance, state, v, x, t)
-            elif state.route_idx[v] >= len(route):
+            elif state.route_idx[v] >= n_route:
                 _finish_route_or_ready(config, instance, state, v, t)
             else:
-                state.mode[v] = READY
+                mode[v] = READY
         elif purpose == TO_STATION:
             _charge(config, instance, state, v, x, t)
         else:
-            p = int(state.partner[v])
+            p = state.partner[v]
             if p < 0:
-                state.mode[v] = READY
-            elif state.mode[p] == WAITING and state.node[p] == x:
+                mode[v] = READY
+            elif mode[p] == WAITING and state.node[p] == x:
                 c, prov = (v, p) if state.rdv_role[v] == CONSUMER else (p, v)
                 _transfer(config, instance, state, c, prov, x, t)
             else:
-                state.mode[v] = WAITING
-                state.event_h[v] = math.inf
+                mode[v] = WAITING
+                event_h[v] = math.inf
 
 
 def _time_up(config, instance, state: FleetState, limit: float) -> None:
     """The clock hits the time limit: settle moves, charge unserved tasks as late."""
-    active = (state.mode != DONE) & (state.mode != STRANDED)
-    n_on = int((active & state.started).sum())
+    active = [v for v, m in enumerate(state.mode) if m < DONE]
+    n_on = sum(1 for v in active if state.started[v])
     state.costs["time"] += config.time_cost_per_h * n_on * max(limit - state.time_h, 0.0)
     state.time_h = limit
-    for v in np.flatnonzero(active):
+    kind, window = instance.tables.kind, instance.tables.window
+    for v in active:
         if state.mode[v] == MOVING:
-            _drive(config, instance, state, int(v), limit)
+            _drive(config, instance, state, v, limit)
         route = instance.routes[v]
-        for k in range(int(state.route_idx[v]), len(route)):
+        for k in range(state.route_idx[v], len(route)):
             x = route[k]
-            if instance.node_kind[x] == 0:
-                pen, _, late = window_penalty_kwh(config, limit, instance.window_h[x])
-                state.costs["time_window"] += config.electricity_price_per_kwh * float(pen)
-                state.totals["late_h"] += float(late)
+            if kind[x] == 0:
+                pen, _, late = _window_pen(config, limit, window[x])
+                state.costs["time_window"] += config.electricity_price_per_kwh * pen
+                state.totals["late_h"] += late
                 state.totals["missed_tasks"] += 1
     state.deciding = -1
     state.terminated = True

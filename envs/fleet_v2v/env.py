@@ -13,6 +13,8 @@ from swapgym.envs.fleet_v2v import dynamics as dyn
 from swapgym.envs.fleet_v2v.config import FleetV2VConfig
 from swapgym.envs.fleet_v2v.instance import FleetV2VInstance, make_instance
 
+_ONE_HOT = tuple(tuple(1.0 if i == m else 0.0 for i in range(6)) for m in range(6))
+
 
 class FleetV2VEnv(gym.Env):
     """## Description
@@ -94,7 +96,8 @@ class FleetV2VEnv(gym.Env):
         inst = self.instance
         v_n, s_n, l_n = inst.n_vans, inst.n_stations, len(inst.speed_levels_kmh)
         self.n_choices, self.n_levels = 1 + s_n + v_n, l_n
-        self.action_space = spaces.Discrete(self.n_choices * l_n)
+        self.n_actions = self.n_choices * l_n
+        self.action_space = spaces.Discrete(self.n_actions)
         f32 = np.float32
         big = 1e4
         self.observation_space = spaces.Dict({
@@ -114,24 +117,27 @@ class FleetV2VEnv(gym.Env):
         self._slices = {k: slice(int(a), int(b)) for k, a, b in
                         zip(self._shapes, offsets[:-1], offsets[1:])}
         self._buf = np.zeros(int(offsets[-1]), np.float32)
-        self._mode_offsets = np.arange(v_n) * 6
-        self._energy_now = np.zeros(v_n)
+        self._energy_now = [0.0] * v_n
         self.state: dyn.FleetState | None = None
         self._plan: dyn.RendezvousPlan | None = None
         self._mask = np.ones((self.n_choices, l_n), dtype=bool)
         self._tables()
 
     def _tables(self) -> None:
+        """Plain-Python lookup tables for ``_obs`` (rebuilt when the instance changes)."""
         inst = self.instance
         r_max = max(len(r) for r in inst.routes)
         tab = np.full((inst.n_vans, r_max + 1), inst.depot, dtype=np.int64)
         for v, r in enumerate(inst.routes):
             tab[v, : len(r)] = r
-        self._route_table = tab
-        self._suffix = inst.route_suffix_km
-        w = np.nan_to_num(inst.window_h, nan=0.0)
-        self._window = w
-        self._vans = np.arange(inst.n_vans)
+        self._route_table = tab.tolist()
+        self._route_cols = r_max + 1
+        self._suffix = inst.route_suffix_km.tolist()
+        self._window = np.nan_to_num(inst.window_h, nan=0.0).tolist()
+        self._stations = inst.station_nodes
+        self._zeros = [0.0] * len(self._buf)
+        self._tail_zeros = [0.0] * inst.n_vans
+        self._van_cache: list = [None] * inst.n_vans  # per van: see ``_obs``
 
     # -- gym API -----------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -153,8 +159,9 @@ class FleetV2VEnv(gym.Env):
         except (TypeError, ValueError):
             raise ValueError(f"action: expected an integer in [0, {self.action_space.n}), "
                              f"got {action!r}") from None
-        if not 0 <= a < self.action_space.n or np.ndim(action) > 1 or np.size(action) != 1:
-            raise ValueError(f"action: expected an integer in [0, {self.action_space.n}), got {action!r}")
+        if not 0 <= a < self.n_actions or (not isinstance(action, int | np.integer) and (
+                np.ndim(action) > 1 or np.size(action) != 1)):
+            raise ValueError(f"action: expected an integer in [0, {self.n_actions}), got {action!r}")
         if self.state.terminated:
             raise RuntimeError("step() called after the episode ended; call reset()")
         choice, level = divmod(a, self.n_levels)
@@ -191,35 +198,69 @@ class FleetV2VEnv(gym.Env):
         self._plan, self._mask = dyn.decision_context(self.config, self.instance, self.state)
 
     def _obs(self) -> dict[str, np.ndarray]:
-        # One flat buffer filled in place, copied once, handed out as views per key.
+        # Plain Python floats per key, one float32 conversion of them all in the Dict
+        # space's (alphabetical) key order, handed out as views.
         st, inst = self.state, self.instance
-        buf, sl = self._buf, self._slices
-        buf[:] = 0.0
-        buf[sl["time_h"]] = st.time_h
+        v_n = len(st.mode)
         c = st.deciding
+        cap = inst.battery_kwh
+        odist = st.origin_dist_km
+        last = self._route_cols - 1
+        dec = [0.0] * v_n
         if c >= 0:
-            buf[sl["deciding_van"].start + c] = 1.0
-        frac = dyn._move_fraction(st)
-        energy = dyn.current_energy(st, frac)
+            dec[c] = 1.0
+        # one pass over the vans (same formulas as dyn._move_fraction / _energy_now /
+        # _xy_now, inlined: this is the hottest loop of the env)
+        t = st.time_h
+        xy_nodes = inst.tables.xy
+        onehot = _ONE_HOT
+        energy, soc, pos, modes, rem, win = [], [], [], [], [], []
+        table, suffix, window = self._route_table, self._suffix, self._window
+        cache = self._van_cache
+        for v, (m, k) in enumerate(zip(st.mode, st.route_idx)):
+            (x0, y0), (x1, y1) = st.origin_xy_km[v], xy_nodes[st.move_target[v]]
+            if m == dyn.MOVING:
+                dur = st.move_len_km[v] / st.move_speed_kmh[v]
+                f = (t - st.move_start_h[v]) / dur if dur > 0 else 1.0
+                f = min(max(f, 0.0), 1.0)
+                e = max(st.move_start_kwh[v] - f * st.move_kwh[v], 0.0)
+            else:
+                f = 0.0
+                e = st.energy_kwh[v]
+            energy.append(e)
+            soc.append(min(e / cap, 1.0))
+            pos += (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+            # mode, remaining km and next window change only with the van's mode, route
+            # index or origin point (a new origin always comes as a new xy object)
+            origin = st.origin_xy_km[v]
+            hit = cache[v]
+            if hit is None or hit[0] != m or hit[1] != k or hit[2] is not origin:
+                idx = k if k < last else last
+                nxt = table[v][idx]
+                r = (min(float(odist[v, nxt]) + suffix[v][idx], 1e4) if m < dyn.DONE
+                     else 0.0)
+                hit = cache[v] = (m, k, origin, r, window[nxt])
+            modes += onehot[m]
+            rem.append(hit[3])
+            win += hit[4]
         self._energy_now = energy
-        buf[sl["soc"]] = np.minimum(energy / inst.battery_kwh, 1.0)
-        buf[sl["position_km"]] = dyn.current_xy(inst, st, frac).ravel()
-        buf[sl["mode"].start + self._mode_offsets + st.mode] = 1.0
-        idx = np.minimum(st.route_idx, self._route_table.shape[1] - 1)
-        nxt = self._route_table[self._vans, idx]
-        remaining = st.origin_dist_km[self._vans, nxt] + self._suffix[self._vans, idx]
-        remaining[st.mode >= dyn.DONE] = 0.0
-        buf[sl["remaining_km"]] = np.minimum(remaining, 1e4)
-        buf[sl["next_window_h"]] = self._window[nxt].ravel()
+        prov = rdv = self._tail_zeros
+        station = self._zeros[: len(self._stations)]
         if c >= 0:
-            buf[sl["station_km"]] = st.origin_dist_km[c, inst.station_nodes]
+            station = odist[c, self._stations].tolist()
             if self._plan is not None:
                 has = self._plan.node >= 0
-                prov = np.where(has, self._plan.deliver_kwh, 0.0)
-                buf[sl["provider_kwh"]] = np.minimum(prov, 1e4)
-                buf[sl["rendezvous_km"]] = np.where(has, self._plan.consumer_km, 0.0)
-        out = buf.copy()
-        return {k: out[s_].reshape(self._shapes[k]) for k, s_ in sl.items()}
+                prov = np.minimum(np.where(has, self._plan.deliver_kwh, 0.0), 1e4).tolist()
+                rdv = np.where(has, self._plan.consumer_km, 0.0).tolist()
+        parts = {"deciding_van": dec, "mode": modes, "next_window_h": win, "position_km": pos,
+                 "provider_kwh": prov, "remaining_km": rem, "rendezvous_km": rdv,
+                 "soc": soc, "station_km": station,
+                 "time_h": [st.time_h]}
+        vals = []
+        for k in self._slices:
+            vals += parts[k]
+        buf = np.array(vals, dtype=np.float32)
+        return {k: buf[s_] for k, s_ in self._slices.items()}
 
     def _info(self, breakdown: dict[str, float], replaced: bool) -> dict[str, Any]:
         st = self.state
@@ -227,7 +268,8 @@ class FleetV2VEnv(gym.Env):
         c = st.costs
         return {
             "reward_breakdown": breakdown,
-            "fleet_mean_soc": float(self._energy_now.mean() / self.instance.battery_kwh),
+            "fleet_mean_soc": _numpy_sum(self._energy_now) / len(self._energy_now)
+            / self.instance.battery_kwh,
             "total_cost": st.total_cost,
             "time_h": float(st.time_h),
             "deciding_van": int(st.deciding),
@@ -250,3 +292,21 @@ class FleetV2VEnv(gym.Env):
         out["final_mean_soc"] = float(np.mean(st.energy_kwh) / self.instance.battery_kwh)
         out["min_soc"] = float(np.min(st.energy_kwh) / self.instance.battery_kwh)
         return out
+
+
+def _numpy_sum(xs: list[float]) -> float:
+    """Sum of floats in numpy's order (pairwise with 8 accumulators below 128 items), so
+    the result is bit-identical to ``np.sum`` without building an array."""
+    n = len(xs)
+    if n < 8 or n > 128:
+        return float(np.sum(xs)) if n > 128 else sum(xs, 0.0)
+    r = list(xs[:8])
+    i = 8
+    while i < n - n % 8:
+        for j in range(8):
+            r[j] += xs[i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    for x in xs[i:]:
+        res += x
+    return res

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import networkx as nx
 import numpy as np
@@ -98,12 +98,56 @@ class FleetV2VInstance:
     def replace(self, **changes) -> FleetV2VInstance:
         return dataclasses.replace(self, **changes)
 
+    @cached_property
+    def tables(self) -> InstanceTables:
+        """Plain-Python copies of the lookup tables the event loop reads one number at a
+        time (a Python float from a list is several times cheaper than a numpy scalar)."""
+        return InstanceTables(
+            kind=self.node_kind.tolist(),
+            window=[(float(e), float(l_)) for e, l_ in self.window_h],
+            xy=[(float(x), float(y)) for x, y in self.node_xy_km],
+            speeds=self.speed_levels_kmh.tolist(),
+            station_index={int(n): j for j, n in enumerate(self.station_nodes)},
+            station_price=self.station_price.tolist(),
+            route_len=[len(r) for r in self.routes],
+            route_from=self._route_from())
+
+    def _route_from(self) -> np.ndarray:
+        r_max = max(len(r) for r in self.routes)
+        out = np.empty((self.n_vans, r_max + 1, self.n_nodes))
+        for v, r in enumerate(self.routes):
+            for k in range(r_max + 1):
+                out[v, k] = (self.dist_km[..., r[k]] + self.route_suffix_km[v, k] if k < len(r)
+                             else self.dist_km[..., self.depot])
+        return out
+
     def path(self, i: int, j: int) -> list[int]:
         """Nodes of the shortest road path i → j (both ends included)."""
         out = [int(i)]
         while out[-1] != j:
             out.append(int(self.next_hop[out[-1], j]))
         return out
+
+
+@dataclass(frozen=True)
+class InstanceTables:
+    """Plain-Python views of a ``FleetV2VInstance`` for the event loop (see ``tables``).
+
+    kind: node kinds; window: (earliest, latest) arrival per node (NaN for non-tasks);
+    xy: (x, y) km per node; speeds: speed levels km/h; station_index: node → station j;
+    station_price: ¥/kWh per station; route_len: nodes per route.
+    route_from: (V, R + 1, N) road km from every node through ``routes[v][k:]`` home
+        (index k ≥ len(route): straight home), as ``dynamics.remaining_km`` computes it.
+    """
+
+    kind: list
+    window: list
+    xy: list
+    speeds: list
+    station_index: dict
+    station_price: list
+    route_len: list
+    route_from: np.ndarray
 
 
 def road_graph(lonlat: np.ndarray, k: int, circuity: float) -> nx.Graph:

@@ -32,8 +32,9 @@ def _invariant(env, obs, reward, info):
     u = env.unwrapped
     st, inst = u.state, u.instance
     cap = inst.battery_kwh
-    assert np.all(st.energy_kwh >= -1e-9) and np.all(st.energy_kwh <= cap + 1e-9), "SOC outside [0, 1]"
-    assert np.all(np.isfinite(st.energy_kwh))
+    energy = np.asarray(st.energy_kwh)
+    assert np.all(energy >= -1e-9) and np.all(energy <= cap + 1e-9), "SOC outside [0, 1]"
+    assert np.all(np.isfinite(energy))
     last = -np.inf if st.n_decisions <= 1 else _LAST["t"]  # a new episode restarts the clock
     assert st.time_h >= last - 1e-12, "time went backwards"
     _LAST["t"] = st.time_h
@@ -43,7 +44,7 @@ def _invariant(env, obs, reward, info):
     # fleet energy balance: initial + station + V2V received − V2V drawn − driven = now
     balance = (inst.initial_soc.sum() * cap + t["station_delivered_kwh"] + t["v2v_delivered_kwh"]
                - t["v2v_drawn_kwh"] - t["drive_kwh"])
-    assert np.isclose(balance, st.energy_kwh.sum(), atol=1e-6), "fleet energy not conserved"
+    assert np.isclose(balance, energy.sum(), atol=1e-6), "fleet energy not conserved"
     assert np.isfinite(reward) and np.isfinite(info["total_cost"])
     assert np.isclose(info["total_cost"], sum(st.costs.values()))
 
