@@ -83,6 +83,83 @@ def measure(env_id: str, seconds: float = 2.0, seed: int = 0, **config: Any) -> 
     return steps, now - start
 
 
+VECTOR_NUM_ENVS = 1024  # sub-envs of the native batched envs (issue 8's target is at N = 1024)
+VECTOR_VARIANT = "native vector env, N = {n} (env-steps/s)"
+
+
+def batched_valid_action_sampler(env: Any, seed: int = 0):
+    """``action(k)`` -> (num_envs, ...) random *valid* actions for a vector env with a
+    (Multi)Discrete single action space: per dimension uniform among the values the batched
+    ``action_masks()`` allows (all values without masks). The random keys cycle through a
+    small pre-drawn pool (index ``k``), so a benchmark measures the env, not the generator."""
+    space, num_envs = env.single_action_space, env.num_envs
+    if not isinstance(space, gym.spaces.MultiDiscrete | gym.spaces.Discrete):
+        raise TypeError(f"batched_valid_action_sampler: only (Multi)Discrete action spaces, got {space!r}")
+    nvec = np.atleast_1d(space.nvec if isinstance(space, gym.spaces.MultiDiscrete) else space.n).ravel()
+    masks = getattr(env.unwrapped, "action_masks", None)
+    D, width = len(nvec), int(nvec.max())
+    # random keys whose low `bits` bits hold the value: the largest allowed key per dimension is a
+    # uniformly random allowed value (a maximum over whole planes; an argmax over a tiny axis
+    # costs more than the env step)
+    bits = max(1, int(width - 1).bit_length())
+    rng = np.random.default_rng(seed)
+    # value-major (width, N, D): the maximum over values is then a reduction over the outer axis
+    pool = ((rng.integers(1, 2 ** (31 - bits), (4, width, num_envs, D)) << bits)
+            | np.arange(width)[:, None, None]).astype(np.int32)
+    flat_index = None
+    if len(set(nvec.tolist())) > 1:  # pad each dimension of the flat mask to `width`
+        offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+        flat_index = np.where(np.arange(width) < nvec[:, None], offsets[:, None] + np.arange(width), -1)
+    keys = np.empty((width, num_envs, D), dtype=np.int32)  # reused buffers: no allocation per step
+    best = np.empty((num_envs, D), dtype=np.int32)
+
+    def action(k: int) -> np.ndarray:
+        m = None
+        if masks is not None:
+            m = np.asarray(masks(), dtype=bool)
+            m = m.reshape(num_envs, D, width) if flat_index is None \
+                else np.where(flat_index >= 0, m[:, np.maximum(flat_index, 0)], False)
+        elif flat_index is not None:
+            m = flat_index >= 0
+        if m is None:
+            keys[...] = pool[k % len(pool)]
+        else:
+            np.multiply(pool[k % len(pool)], m.transpose(2, 0, 1), out=keys)
+        np.maximum.reduce(keys, axis=0, out=best)
+        return (best & ((1 << bits) - 1)).astype(np.int64).reshape(num_envs, *space.shape)
+
+    return action
+
+
+def measure_vector(env_id: str, num_envs: int = VECTOR_NUM_ENVS, seconds: float = 2.0,
+                   seed: int = 0) -> tuple[int, float]:
+    """Env-steps (sub-env steps, i.e. vector steps x ``num_envs``) in ~``seconds`` of the id's
+    native batched env (``gym.make_vec(..., vectorization_mode="vector_entry_point")``),
+    autoresets included, with random *valid* actions from :func:`batched_valid_action_sampler`
+    (which reads the batched ``action_masks()`` every step)."""
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    action = batched_valid_action_sampler(env, seed)
+    env.reset(seed=seed)
+    steps, k, start = 0, 0, time.perf_counter()
+    deadline = start + seconds
+    while True:
+        for _ in range(16):
+            env.step(action(k))
+            k += 1
+        steps += 16 * num_envs
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    env.close()
+    return steps, now - start
+
+
+def vector_steps_per_s(env_id: str, num_envs: int = VECTOR_NUM_ENVS, seconds: float = 2.0) -> float:
+    """Env-steps per second of the id's native batched env (see :func:`measure_vector`)."""
+    steps, elapsed = measure_vector(env_id, num_envs, seconds)
+    return steps / elapsed
+
+
 def run(seconds: float = 2.0, envs: list[str] | None = None) -> list[PerfRow]:
     rows = [PerfRow("trivial env (floor)", "", *measure(TRIVIAL_ID, seconds))]
     for e in ENTRIES:
@@ -91,6 +168,9 @@ def run(seconds: float = 2.0, envs: list[str] | None = None) -> list[PerfRow]:
         rows.append(PerfRow(e.env_id, "defaults", *measure(e.env_id, seconds)))
         for label, cfg in VARIANTS.get(e.env_id, []):
             rows.append(PerfRow(e.env_id, label, *measure(e.env_id, seconds, **cfg)))
+        if e.vector_entry_point is not None:
+            rows.append(PerfRow(e.env_id, VECTOR_VARIANT.format(n=VECTOR_NUM_ENVS),
+                                *measure_vector(e.env_id, VECTOR_NUM_ENVS, seconds)))
     return rows
 
 
@@ -119,6 +199,10 @@ def to_markdown(rows: list[PerfRow], solvers: list[tuple[str, str, float]] | Non
              "| env | variant | steps/s | ratio to floor |", "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r.env} | {r.variant} | {r.steps_per_s:,.0f} | {r.steps_per_s / floor:.3f} |")
+    if any(r.variant.startswith(VECTOR_VARIANT.split(",")[0]) for r in rows):
+        lines += ["", "Native vector env rows: one process, one core, N sub-envs stepped as arrays "
+                  "(gym.make_vec(..., vectorization_mode=\"vector_entry_point\")); steps/s counts "
+                  "sub-env steps, random valid actions from the batched action masks, autoresets included."]
     if solvers:
         lines += ["", "| env | solver run | seconds |", "|---|---|---|"]
         lines += [f"| {e} | {w} | {s:.3f} |" for e, w, s in solvers]

@@ -53,6 +53,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
         problem="swap-station",
         key_quantity="profit_eur",
         key_quantity_label="profit per hour (EUR)",
+        vector_entry_point="swapgym.envs.swap_station.vector:SwapStationVectorEnv",
         summary_metrics=("profit_eur", "swaps_served", "swaps_lost", "batteries_provided", "energy_bought_kwh", "peak_grid_power_kw"),
     ),
     EnvEntry(

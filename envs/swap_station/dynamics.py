@@ -76,16 +76,55 @@ class Transition:
 
 
 class TransitionTables:
-    """Constant matrices of the level moves, precomputed once per station."""
+    """Constants of the level moves, precomputed once per station.
+
+    up / down: (L, L + 1) 0/1 matrices of the moves (planners read these). The transition
+    itself applies them as slice shifts, which ``build_station`` guarantees: charging
+    moves level l to min(l + lph, L), discharging level j + 1 to max(j + 1 - lph, 0)
+    (lph = levels_per_hour).
+    """
 
     def __init__(self, station: StationParams) -> None:
-        L = station.n_levels
+        L, lph = station.n_levels, station.levels_per_hour
         self.up = np.zeros((L, L + 1), dtype=np.int64)
         self.up[np.arange(L), station.charge_to] = 1
         self.down = np.zeros((L, L + 1), dtype=np.int64)
         self.down[np.arange(L), station.discharge_to] = 1
         self.gain = station.charge_gain.astype(np.int64)
         self.loss = station.discharge_loss.astype(np.int64)
+        if not (np.array_equal(station.charge_to, np.minimum(np.arange(L) + lph, L))
+                and np.array_equal(station.discharge_to, np.maximum(np.arange(1, L + 1) - lph, 0))):
+            raise ValueError("levels_per_hour: charge_to / discharge_to are not the shifts by levels_per_hour")
+        self.lph = lph
+        self.bays = station.n_chargers  # (K,)
+        self.bays_col = station.n_chargers[:, None]  # (K, 1)
+        self._zeros: dict[tuple, np.ndarray] = {}
+
+    def zeros(self, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """A shared read-only array of zeros (the discharge fields when discharging is off)."""
+        key = (shape, dtype)
+        z = self._zeros.get(key)
+        if z is None:
+            z = self._zeros[key] = np.zeros(shape, dtype)
+            z.flags.writeable = False
+        return z
+
+
+def sum_types(x: np.ndarray) -> np.ndarray | float:
+    """Sum over the last (type) axis as x[..., 0] + x[..., 1] + ...: the same additions in the
+    same order for one station and for a batch, so both give bit-identical floats (numpy's
+    reductions and dot products may not), and fast for a batch (no reduction over a tiny axis).
+    One station's (K,) vector is summed in Python floats (same IEEE additions, no numpy calls)."""
+    if x.ndim == 1:
+        values = x.tolist()
+        total = values[0]
+        for v in values[1:]:
+            total += v
+        return total
+    total = x[..., 0]
+    for k in range(1, x.shape[-1]):
+        total = total + x[..., k]
+    return total
 
 
 def action_bounds(station: StationParams, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -106,41 +145,72 @@ def transition(station: StationParams, tables: TransitionTables, levels: np.ndar
     """One hour from ``levels`` under per-level requests ``charge`` (..., K, L) and
     ``discharge`` (..., K, L) (index j = level j + 1). Requests beyond what is possible are
     cut to what is (see the module docstring for the rules and their order)."""
-    L = station.n_levels
-    bays = station.n_chargers
+    # Written for two uses: the env (tiny arrays, where each numpy call costs more than its
+    # arithmetic, so few whole-array calls) and the vectorised env (N stations stored
+    # batch-innermost, so every slice along the level or type axis is a contiguous run of N).
+    # Hence no cumsum / matmul / float reductions over the tiny axes: running sums over
+    # levels are short loops of slice adds, type sums go through ``sum_types``.
+    L, lph = station.n_levels, tables.lph
     # 1. charging: at most the packs per level, then at most the bays, keeping the top levels
     want = np.minimum(charge, levels[..., :L])
-    from_top = np.cumsum(want[..., ::-1], axis=-1)[..., ::-1]  # requests at levels >= l
-    charged = np.clip(bays[:, None] - (from_top - want), 0, want)
+    above = np.empty_like(want)  # requests at levels > lv
+    above[..., L - 1] = 0
+    for lv in range(L - 2, -1, -1):
+        np.add(above[..., lv + 1], want[..., lv + 1], out=above[..., lv])
+    charged = np.minimum(np.maximum(tables.bays_col - above, 0), want)
+    new = levels.copy(order="K")
+    new[..., :L] -= charged
+    new[..., lph:] += charged[..., : L + 1 - lph]  # level l -> l + lph (the last of these: full)
+    for lv in range(L + 1 - lph, L):  # the rest of the levels that reach full
+        new[..., L] += charged[..., lv]
+    # levels gained: lph per pack, less for packs capped at full
+    gained = np.add.reduce(charged, -1)
+    if lph > 1:
+        gained *= lph
+    for lv in range(L - lph + 1, L):
+        gained -= (lv - (L - lph)) * charged[..., lv]
+    stored = gained * station.level_kwh
+    grid_import = sum_types(stored) / station.charge_efficiency
+    full = levels[..., L]
     # 2. discharging among packs not charging, within the bays left, keeping the low levels
     if discharge is None or not station.allow_discharge:
-        discharged = np.zeros_like(charged)
+        discharged = tables.zeros(charged.shape, charged.dtype)
+        removed = tables.zeros(stored.shape, stored.dtype)
+        grid_export = 0.0 * grid_import  # a float for one station, zeros for a batch
+        net_kwh = grid_import
     else:
-        avail = levels[..., 1:].copy()
+        avail = levels[..., 1:].copy(order="K")
         avail[..., : L - 1] -= charged[..., 1:]
         want_d = np.minimum(discharge, avail)
-        left = bays - charged.sum(-1)
-        from_bottom = np.cumsum(want_d, axis=-1)
-        discharged = np.clip(left[..., None] - (from_bottom - want_d), 0, want_d)
+        below = np.empty_like(want_d)  # requests at levels < j + 1
+        below[..., 0] = 0
+        for j in range(1, L):
+            np.add(below[..., j - 1], want_d[..., j - 1], out=below[..., j])
+        left = tables.bays - np.add.reduce(charged, -1)
+        discharged = np.minimum(np.maximum(left[..., None] - below, 0), want_d)
+        new[..., 1:] -= discharged
+        new[..., : L + 1 - lph] += discharged[..., lph - 1 :]
+        for j in range(lph - 1):
+            new[..., 0] += discharged[..., j]
+        full = full - discharged[..., L - 1]
+        lost_levels = lph * np.add.reduce(discharged, -1)  # less for packs floored at empty
+        for j in range(lph - 1):
+            lost_levels -= (lph - 1 - j) * discharged[..., j]
+        removed = lost_levels * station.level_kwh
+        grid_export = sum_types(removed) * station.discharge_efficiency
+        net_kwh = grid_import - grid_export
     # 3. swaps from the packs full at the start of the hour and not discharging
-    swaps = np.minimum(arrivals, levels[..., L] - discharged[..., L - 1])
-    new = levels + charged @ tables.up + discharged @ tables.down
-    new[..., :L] -= charged
-    new[..., 1:] -= discharged
+    swaps = np.minimum(arrivals, full)
     new[..., L] -= swaps
     new[..., station.return_level] += swaps
-    stored = (charged @ tables.gain) * station.level_kwh
-    removed = (discharged @ tables.loss) * station.level_kwh
-    grid_import = stored.sum(-1) / station.charge_efficiency
-    grid_export = removed.sum(-1) * station.discharge_efficiency
     lost = arrivals - swaps
     return Transition(
         levels=new, charged_from=charged, discharged_from=discharged, swaps=swaps, lost=lost,
         stored_kwh=stored, removed_kwh=removed, grid_import_kwh=grid_import, grid_export_kwh=grid_export,
-        swap_revenue=swaps @ station.swap_revenue_eur,
-        lost_swap_penalty=lost @ station.lost_penalty_eur,
-        energy_cost=np.asarray(price_per_kwh) * (grid_import - grid_export),
-        degradation_cost=stored @ station.degradation_eur_per_kwh,
+        swap_revenue=sum_types(swaps * station.swap_revenue_eur),
+        lost_swap_penalty=sum_types(lost * station.lost_penalty_eur),
+        energy_cost=price_per_kwh * net_kwh,
+        degradation_cost=sum_types(stored * station.degradation_eur_per_kwh),
     )
 
 
@@ -154,14 +224,14 @@ def charge_all(station: StationParams, levels: np.ndarray) -> np.ndarray:
 
 def stored_energy_kwh(station: StationParams, levels: np.ndarray) -> np.ndarray:
     """Energy held in the packs per type, (..., K) kWh."""
-    return (levels @ np.arange(station.n_levels + 1)) * station.level_kwh
+    return (levels * np.arange(station.n_levels + 1)).sum(-1) * station.level_kwh
 
 
 def stock_value_change(station: StationParams, value_per_kwh: np.ndarray, initial_levels: np.ndarray,
                        final_levels: np.ndarray) -> np.ndarray:
     """Terminal credit (EUR) for the stored energy gained over an episode, (...,)."""
     gained = stored_energy_kwh(station, final_levels) - stored_energy_kwh(station, initial_levels)
-    return gained @ value_per_kwh
+    return sum_types(gained * value_per_kwh)
 
 
 def rollout(station: StationParams, initial_levels: np.ndarray, charge: np.ndarray,

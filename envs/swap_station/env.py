@@ -18,11 +18,11 @@ from swapgym.envs.swap_station.dynamics import (
     transition,
 )
 from swapgym.envs.swap_station.instance import (
+    EpisodeSampler,
     StationData,
     SwapStationInstance,
     build_station,
     load_data,
-    sample_instance,
 )
 
 RECENT_HOURS = 24
@@ -87,7 +87,16 @@ class SwapStationEnv(gym.Env):
     A random midnight in the configured ``split`` of the arrival series, a price day of the
     same weekday, and packs full with probability ``initial_full_fraction`` (else at a
     uniform lower level). All drawn from ``reset(seed=...)``; arrivals are drawn at reset
-    too, so every policy sees the same riders for a seed.
+    too, so every policy sees the same riders for a seed. Every draw is a fixed function of
+    one row of uniforms from ``np_random`` (``instance.EpisodeSampler``), shared with the
+    vectorised env.
+
+    ## Vectorised
+    ``gym.make_vec("swapgym/SwapStation-v0", num_envs=N)`` (or with
+    ``vectorization_mode="vector_entry_point"``) returns the native batched
+    :class:`~swapgym.envs.swap_station.vector.SwapStationVectorEnv`: N stations stepped with
+    array operations by the same ``dynamics.transition``; sub-env i equals this env seeded
+    ``seed + i``. Use ``vectorization_mode="sync"`` for wrappers around the single env.
 
     ## Episode End
     ``terminated`` after ``episode_hours`` (default 24) steps. No truncation.
@@ -140,6 +149,13 @@ class SwapStationEnv(gym.Env):
             "recent_arrivals": spaces.Box(0.0, ARRIVAL_BOUND, (K * RECENT_HOURS,), np.float32),
         })
         self._mask_index = np.arange(int(self._nvec.max()))
+        self._mask_select = self._mask_index[None, :] < self._nvec[:, None]  # (D, max nvec)
+        # row b of this table is the mask "0..b allowed"; one void item per row, so a mask is one take
+        rows = np.ascontiguousarray(self._mask_index[None, :] <= self._mask_index[:, None])
+        self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
+        self._nvec_u64 = self._nvec.astype(np.uint64)
+        self._nvec_list = self._nvec.tolist()
+        self._sampler = EpisodeSampler(self.config, self.station, self.data)
         self.instance: SwapStationInstance | None = None
         self.state: SwapStationState | None = None
         self._metrics: dict[str, float] = dict.fromkeys(METRIC_NAMES, 0.0)
@@ -149,19 +165,21 @@ class SwapStationEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        inst = sample_instance(self.config, self.station, self.data, self.np_random)
+        inst = self._sampler.instance(self.np_random.random(self._sampler.n_uniforms))
         self.instance = inst
         self.state = SwapStationState(t=0, levels=inst.initial_levels.copy())
         T, W = inst.episode_hours, inst.price_lookahead_hours
         # views the observation reads from, built once per episode
-        prices = np.clip(inst.price_per_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
-        self._price_windows = np.lib.stride_tricks.sliding_window_view(prices, W)
+        self._prices32 = np.clip(inst.price_per_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
+        self._price_window = W
         seen = np.concatenate([inst.arrival_history[-RECENT_HOURS:], inst.arrivals], axis=0)
         self._seen_arrivals = np.ascontiguousarray(np.minimum(seen, ARRIVAL_BOUND).T.astype(np.float32))
-        self._time = np.stack([inst.hour_of_day / 24.0, inst.weekday / 7.0, np.arange(T) / T], axis=1)
-        self._time = np.concatenate([self._time, [[0.0, 0.0, 1.0]]]).astype(np.float32)
-        self._time[T, :2] = self._time[T - 1, :2]
-        self._time[T, 0] = ((inst.hour_of_day[-1] + 1) % 24) / 24.0
+        hod, wd = inst.hour_of_day, inst.weekday
+        time = self._time = np.empty((T + 1, 3), dtype=np.float32)  # row t: the observation's "time"
+        time[:T, 0] = hod / 24.0
+        time[:T, 1] = wd / 7.0
+        time[:T, 2] = np.arange(T) / T
+        time[T] = (((hod[-1] + 1) % 24) / 24.0, wd[-1] / 7.0, 1.0)
         self._metrics = dict.fromkeys(METRIC_NAMES, 0.0)
         self._profit_trace = []
         self._last = None
@@ -175,12 +193,11 @@ class SwapStationEnv(gym.Env):
         if t >= inst.episode_hours:
             raise RuntimeError("SwapStationEnv: episode is over; call reset()")
         a = self._check_action(action)
-        KL = st.n_types * st.n_levels
-        charge = a[:KL].reshape(st.n_types, st.n_levels)
-        discharge = a[KL:].reshape(st.n_types, st.n_levels) if st.allow_discharge else None
-        arrivals = inst.arrivals[t]
-        price = inst.price_per_kwh[t]
-        tr = transition(st, self._tables, state.levels, charge, discharge, arrivals, price)
+        K, L = st.n_types, st.n_levels
+        charge = a[: K * L].reshape(K, L)
+        discharge = a[K * L :].reshape(K, L) if st.allow_discharge else None
+        price = float(inst.price_per_kwh[t])
+        tr = transition(st, self._tables, state.levels, charge, discharge, inst.arrivals[t], price)
         state.levels = tr.levels
         state.t = t + 1
         revenue, penalty = float(tr.swap_revenue), float(tr.lost_swap_penalty)
@@ -190,7 +207,8 @@ class SwapStationEnv(gym.Env):
         if terminated:
             stock_value = float(stock_value_change(st, inst.stock_value_per_kwh, inst.initial_levels, state.levels))
         reward = revenue - penalty - energy - degradation + stock_value
-        served, lost = int(tr.swaps.sum()), int(tr.lost.sum())
+        # tiny arrays: Python sums of .tolist() beat numpy calls here
+        served, lost = sum(tr.swaps.tolist()), sum(tr.lost.tolist())
         bought, sold = float(tr.grid_import_kwh), float(tr.grid_export_kwh)
         m = self._metrics
         m["profit_eur"] += reward
@@ -205,7 +223,7 @@ class SwapStationEnv(gym.Env):
         m["batteries_provided"] += served
         m["energy_bought_kwh"] += bought
         m["energy_sold_kwh"] += sold
-        m["energy_charged_kwh"] += float(tr.stored_kwh.sum())
+        m["energy_charged_kwh"] += sum(tr.stored_kwh.tolist())
         m["peak_grid_power_kw"] = max(m["peak_grid_power_kw"], bought - sold)
         self._profit_trace.append(reward)
         self._last = tr
@@ -217,11 +235,11 @@ class SwapStationEnv(gym.Env):
             "swaps_served": served,
             "swaps_lost": lost,
             "arrivals": served + lost,
-            "full_batteries": int(state.levels[:, -1].sum()),
+            "full_batteries": sum(tr.levels[:, L].tolist()),
             "energy_bought_kwh": bought,
             "energy_sold_kwh": sold,
             "grid_power_kw": bought - sold,
-            "price_per_kwh": float(price),
+            "price_per_kwh": price,
         }
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
@@ -232,10 +250,13 @@ class SwapStationEnv(gym.Env):
         if a.shape != self._nvec.shape:
             raise ValueError(f"action: expected shape {self._nvec.shape} (MultiDiscrete{self._nvec.tolist()}), "
                              f"got {a.shape}")
-        if a.dtype.kind not in "iu" and (a.dtype.kind != "f" or not np.all(a == np.round(a))):
-            raise ValueError(f"action: expected integers, got {action!r}")
-        a = a.astype(np.int64)
-        if (a < 0).any() or (a >= self._nvec).any():
+        if a.dtype.kind not in "iu":
+            if a.dtype.kind != "f" or not np.all(a == np.round(a)):
+                raise ValueError(f"action: expected integers, got {action!r}")
+            a = a.astype(np.int64)
+        bad = (a.view(np.uint64) >= self._nvec_u64).any() if a.dtype == np.int64 \
+            else (a.min() < 0 or (a >= self._nvec).any())  # as uint64, negatives are huge
+        if bad:
             raise ValueError(f"action: each entry must be in 0..nvec-1 = {(self._nvec - 1).tolist()}, got {a.tolist()}")
         return a
 
@@ -244,9 +265,9 @@ class SwapStationEnv(gym.Env):
         tw = min(t, self.instance.episode_hours - 1)
         return {
             "time": self._time[t].copy(),
-            "price": self._price_windows[tw].copy(),
+            "price": self._prices32[tw : tw + self._price_window].copy(),
             "stock": self.state.levels.astype(np.float32).ravel(),
-            "recent_arrivals": self._seen_arrivals[:, t : t + RECENT_HOURS].ravel(),
+            "recent_arrivals": self._seen_arrivals[:, t : t + RECENT_HOURS].flatten(),  # a copy even for K = 1
         }
 
     # --- masks, metrics, rendering ----------------------------------------------------
@@ -256,7 +277,8 @@ class SwapStationEnv(gym.Env):
         charge, discharge = action_bounds(self.station, self.state.levels)
         bounds = np.concatenate([charge.ravel(), discharge.ravel()]) if self.station.allow_discharge \
             else charge.ravel()
-        return np.concatenate([self._mask_index[:n] <= b for n, b in zip(self._nvec, bounds)])
+        rows = self._mask_rows.take(bounds).view(bool)
+        return rows if self._mask_select.all() else rows.reshape(len(bounds), -1)[self._mask_select]
 
     def action_from_counts(self, charge: np.ndarray, discharge: np.ndarray | None = None) -> np.ndarray:
         """The flat action for per-level requests ``charge`` (K, L) and ``discharge`` (K, L)."""

@@ -8,6 +8,7 @@ once from the config); ``SwapStationInstance`` adds one episode's data. Fields m
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -194,56 +195,231 @@ class SwapStationInstance:
         return past[-hours:]
 
 
-def _draw_counts(rng: np.random.Generator, lam: np.ndarray, noise: str) -> np.ndarray:
-    if noise == "poisson":
-        return rng.poisson(lam)
-    base = np.floor(lam)
-    return (base + (rng.random(lam.shape) < lam - base)).astype(np.int64)
+class EpisodeSampler:
+    """Draws episodes from uniforms, for one env or a batch of them.
 
+    Every random quantity of an episode is a fixed function of ``n_uniforms`` numbers drawn
+    uniformly in [0, 1) (``rng.random(n_uniforms)``), so the single env and the vectorised
+    env (``swap_station/vector.py``) draw identical episodes for the same seed, and the
+    vectorised env turns a whole batch of resets into array operations. Layout of one row:
 
-def _split_types(rng: np.random.Generator, totals: np.ndarray, shares: np.ndarray) -> np.ndarray:
-    return rng.multinomial(totals.astype(np.int64), shares)
+    - ``[0]`` arrival day (uniform over the split's midnights); ``[1]`` price day (uniform
+      over the price series' midnights of the same weekday);
+    - ``[2 : 2 + B]`` one per pack (B = all packs, type by type): with f =
+      ``initial_full_fraction``, u >= 1 - f is full, else level floor(u L / (1 - f)) —
+      full with probability f, else uniform over 0..L-1;
+    - then ``C + S`` per hour of the last ``RECENT_HOURS`` of history and the episode (what
+      an observation shows). ``C`` for the count noise (1 for a total series, K for per-type
+      columns): "round" adds 1 to the floor of the scaled count when the uniform is below its
+      fractional part, "poisson" takes the Poisson quantile. ``S`` = K - 1 for a total series
+      (0 for per-type columns) split the total across the types: a multinomial drawn as
+      conditional binomials by inverse CDF;
+    - last, the seed of the older history: its hours' uniforms come from
+      ``history_uniforms``, a generator seeded from this number, so the vectorised env,
+      which never shows them, skips them at no cost.
+    """
+
+    RECENT_HOURS = 24
+
+    def __init__(self, config: SwapStationConfig, station: StationParams, data: StationData) -> None:
+        self.config, self.station, self.data = config, station, data
+        T, H = config.episode_hours, config.arrival_history_hours
+        K, L = station.n_types, station.n_levels
+        self.n_packs = int(station.n_batteries.sum())
+        self.pack_type = np.repeat(np.arange(K), station.n_batteries)
+        f = float(config.initial_full_fraction)
+        self._level_scale = None if f >= 1.0 else L / (1.0 - f)
+        values = data.arrivals.values
+        self.per_type = values.ndim == 2
+        self.noise_cols = K if self.per_type else 1
+        self.split_cols = 0 if self.per_type else K - 1
+        self.hours = H + T
+        self._hours_at = 2 + self.n_packs
+        per_hour = self.noise_cols + self.split_cols
+        self._old_hours = H - self.RECENT_HOURS  # history hours no observation shows
+        self.n_uniforms = self._hours_at + (self.RECENT_HOURS + T) * per_hour + 1
+        self.raw = values * config.arrival_scale  # scaled counts of the whole series
+        self.raw_floor = np.floor(self.raw)
+        self.raw_frac = self.raw - self.raw_floor
+        self._raw_floor_int = self.raw_floor.astype(np.int64)
+        starts = data.price_starts_by_weekday
+        self.price_start_count = np.array([len(p) for p in starts])
+        self.price_start_table = np.zeros((7, self.price_start_count.max()), dtype=np.int64)
+        for d, p in enumerate(starts):
+            self.price_start_table[d, : len(p)] = p
+        # conditional share of each split stage: type s among types s..K-1
+        shares = station.type_shares
+        rest = np.cumsum(shares[::-1])[::-1]
+        self.stage_p = np.clip(np.divide(shares, rest, out=np.zeros(K), where=rest > 0), 0.0, 1.0)[: K - 1]
+        self._cdf_n = -1
+        self._grow_split_table(int(self.raw_floor.max()) + 1)
+
+    _GUIDE = 512  # guide-table cells per total (a power of two: u * G is exact)
+
+    def _pack_cells(self, N: int) -> np.ndarray:
+        """(N, B) offset of each pack's (env, type) block in the flat (N, K, L + 1) counts."""
+        if getattr(self, "_cells_n", None) != N:
+            K, L = self.station.n_types, self.station.n_levels
+            self._cells = (np.arange(N)[:, None] * K + self.pack_type) * (L + 1)
+            self._cells_n = N
+        return self._cells
+
+    def _grow_split_table(self, n_max: int) -> None:
+        """Binomial CDF tables of the split stages for totals 0..n_max, and a guide table:
+        for each total and cell g of [g / G, (g + 1) / G), the quantile of every uniform in
+        the cell if they all share one, else -1 - (the quantile at g / G), where the search
+        starts. Entries are computed one by one with ``math`` (no SIMD), so a table grown to
+        any size holds the same numbers and every env inverts identically."""
+        if n_max <= self._cdf_n:
+            return
+        n_max = max(n_max, 2 * self._cdf_n)
+        self._cdf_n = n_max
+        width, G = n_max + 1, self._GUIDE
+        grid = np.arange(G + 1) / G
+        self._cdf_flat, self._guide_flat = [], []
+        for p in self.stage_p.tolist():
+            table = np.ones((width, width))
+            guide = np.empty((width, G), dtype=np.int32)
+            for n in range(width):
+                table[n, : n + 1] = _binomial_cdf_row(n, p)
+                q = np.searchsorted(table[n], grid)  # quantile at each cell edge
+                lo, hi = q[:-1], np.minimum(q[1:], n)
+                guide[n] = np.where(lo == hi, lo, -1 - lo)
+            self._cdf_flat.append(table.ravel())
+            self._guide_flat.append(guide.ravel())
+
+    def _binomial_quantile(self, stage: int, total: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Smallest x with P(Binomial(total, p_stage) <= x) >= u, elementwise."""
+        G = self._GUIDE
+        cell = (u * G).astype(np.int64)
+        cell += total * G
+        x = self._guide_flat[stage][cell]
+        neg = x < 0  # cells with a step of the CDF inside (rare): count the CDF entries below u
+        if neg.any():
+            todo = np.nonzero(neg)
+            width = self._cdf_n + 1
+            rows = self._cdf_flat[stage].reshape(width, width)[total[todo]]
+            x[todo] = np.count_nonzero(rows < u[todo][:, None], axis=1)
+        return x
+
+    def history_uniforms(self, seed_uniform: float) -> np.ndarray:
+        """The uniforms of the older history hours, from the row's last uniform."""
+        per_hour = self.noise_cols + self.split_cols
+        rng = np.random.Generator(np.random.PCG64(int(seed_uniform * 2.0**53)))
+        return rng.random(self._old_hours * per_hour)
+
+    def _split_types(self, totals: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Per-type counts (..., K) of ``totals`` (...) split by the type shares, from K - 1
+        uniforms (..., K - 1): type s gets Binomial(what is left, its conditional share)."""
+        K = self.station.n_types
+        self._grow_split_table(int(totals.max(initial=0)))
+        parts = []
+        left = totals
+        for s in range(K - 1):
+            x = self._binomial_quantile(s, left, u[..., s])
+            parts.append(x)
+            left = left - x
+        parts.append(left)
+        return np.stack(parts, axis=-1).astype(np.int64, copy=False)
+
+    def draw(self, u: np.ndarray, recent_only: bool = False) -> dict[str, np.ndarray]:
+        """Episodes for the uniforms ``u`` (N, n_uniforms). With ``recent_only`` arrivals
+        cover only the last RECENT_HOURS of history and the episode (what the vectorised env
+        needs), else all H + T hours. Returns per-env arrays: arrival_start (N,),
+        price_start (N,), levels (N, K, L+1), arrivals (N, h, K) int64 (h = H + T, or
+        RECENT_HOURS + T), prices (N, T+W-1) EUR/kWh, hour_of_day, weekday (N, T),
+        stock_value_per_kwh (N, K)."""
+        c, st, data = self.config, self.station, self.data
+        T, H, W = c.episode_hours, c.arrival_history_hours, c.price_lookahead_hours
+        K, L = st.n_types, st.n_levels
+        N = len(u)
+        n_starts = len(data.arrival_starts)
+        a0 = data.arrival_starts[np.minimum((u[:, 0] * n_starts).astype(np.int64), n_starts - 1)]
+        weekday0 = data.arrivals.weekday[a0]
+        n_p = self.price_start_count[weekday0]
+        p0 = self.price_start_table[weekday0, np.minimum((u[:, 1] * n_p).astype(np.int64), n_p - 1)]
+        # initial stock: per-pack level, counted per (env, type, level)
+        B = self.n_packs
+        if self._level_scale is None:
+            level = np.full((N, B), L, dtype=np.int64)
+        else:
+            level = (u[:, 2 : 2 + B] * self._level_scale).astype(np.int64)
+            np.minimum(level, L, out=level)
+        level += self._pack_cells(N)
+        levels = np.bincount(level.ravel(), minlength=N * K * (L + 1)).reshape(N, K, L + 1)
+        # arrivals
+        per_hour = self.noise_cols + self.split_cols
+        block = u[:, self._hours_at : -1].reshape(N, -1, per_hour)
+        if recent_only:
+            h = np.arange(H - self.RECENT_HOURS, H + T)
+        else:
+            h = np.arange(self.hours)
+            old = np.stack([self.history_uniforms(x) for x in u[:, -1]])
+            block = np.concatenate([old.reshape(N, self._old_hours, per_hour), block], axis=1)
+        rows = a0[:, None] - H + h  # (N, h) indices into the arrival series
+        noise = block[..., : self.noise_cols]
+        if not self.per_type:
+            noise = noise[..., 0]
+        if c.arrival_noise == "poisson":
+            from scipy.stats import poisson
+
+            counts = np.maximum(poisson.ppf(noise, self.raw[rows]), 0).astype(np.int64)  # ppf(0) is -1
+        else:
+            counts = self._raw_floor_int[rows] + (noise < self.raw_frac[rows])
+        arrivals = counts if self.per_type else self._split_types(counts, block[..., self.noise_cols :])
+        prices = data.prices.values[p0[:, None] + np.arange(T + W - 1)] / 1000.0
+        if c.stock_value_per_kwh is None:
+            value = prices[:, :T].mean(-1)[:, None] / st.charge_efficiency + st.degradation_eur_per_kwh
+        else:
+            value = np.full((N, K), float(c.stock_value_per_kwh))
+        days = a0[:, None] + np.arange(T)
+        return {"arrival_start": a0, "price_start": p0, "levels": levels, "arrivals": arrivals,
+                "prices": prices, "hour_of_day": data.arrivals.hour_of_day[days],
+                "weekday": data.arrivals.weekday[days], "stock_value_per_kwh": value}
+
+    def instance(self, u: np.ndarray) -> SwapStationInstance:
+        """The episode of one row of uniforms ``u`` (n_uniforms,)."""
+        c, st = self.config, self.station
+        H = c.arrival_history_hours
+        d = self.draw(u[None, :])
+        a0, p0 = int(d["arrival_start"][0]), int(d["price_start"][0])
+        counts = d["arrivals"][0]
+        raw = self.raw[a0 - H : a0 + c.episode_hours]
+        expected = raw if self.per_type else raw[:, None] * st.type_shares
+        return SwapStationInstance(
+            station=st, episode_hours=c.episode_hours, price_lookahead_hours=c.price_lookahead_hours,
+            start=iso_at(self.data.arrivals, a0), price_start=iso_at(self.data.prices, p0),
+            hour_of_day=d["hour_of_day"][0], weekday=d["weekday"][0], price_per_kwh=d["prices"][0],
+            arrival_history=counts[:H], arrivals=counts[H:],
+            expected_arrivals=np.asarray(expected[H:], dtype=np.float64), initial_levels=d["levels"][0],
+            stock_value_per_kwh=d["stock_value_per_kwh"][0],
+        )
 
 
 def sample_instance(config: SwapStationConfig, station: StationParams, data: StationData,
-                    rng: np.random.Generator) -> SwapStationInstance:
+                    rng: np.random.Generator, sampler: EpisodeSampler | None = None) -> SwapStationInstance:
     """Draw one episode: the arrival day (uniform over the split), a price day of the same
-    weekday, the initial stock and the arrivals. Every draw comes from ``rng``."""
-    T, H, W = config.episode_hours, config.arrival_history_hours, config.price_lookahead_hours
-    K, L = station.n_types, station.n_levels
-    a0 = int(data.arrival_starts[rng.integers(len(data.arrival_starts))])
-    weekday = int(data.arrivals.weekday[a0])
-    price_choices = data.price_starts_by_weekday[weekday]
-    p0 = int(price_choices[rng.integers(len(price_choices))])
-    # initial stock: full with probability initial_full_fraction, else uniform in 0..L-1
-    full = rng.binomial(station.n_batteries, config.initial_full_fraction)
-    levels = np.zeros((K, L + 1), dtype=np.int64)
-    levels[:, L] = full
-    for k in range(K):
-        levels[k, :L] = rng.multinomial(station.n_batteries[k] - full[k], np.full(L, 1.0 / L))
-    raw = data.arrivals.values[a0 - H : a0 + T] * config.arrival_scale
-    if raw.ndim == 1:
-        counts = _split_types(rng, _draw_counts(rng, raw, config.arrival_noise), station.type_shares)
-        expected = raw[:, None] * station.type_shares[None, :]
-    else:
-        counts = _draw_counts(rng, raw, config.arrival_noise)
-        expected = raw
-    prices = data.prices.values[p0 : p0 + T + W - 1] / 1000.0
-    if config.stock_value_per_kwh is None:
-        value = prices[:T].mean() / station.charge_efficiency + station.degradation_eur_per_kwh
-    else:
-        value = np.full(K, float(config.stock_value_per_kwh))
-    return SwapStationInstance(
-        station=station, episode_hours=T, price_lookahead_hours=W,
-        start=_iso_at(data.arrivals, a0), price_start=_iso_at(data.prices, p0),
-        hour_of_day=data.arrivals.hour_of_day[a0 : a0 + T].copy(),
-        weekday=data.arrivals.weekday[a0 : a0 + T].copy(),
-        price_per_kwh=prices.astype(np.float64),
-        arrival_history=counts[:H].astype(np.int64), arrivals=counts[H:].astype(np.int64),
-        expected_arrivals=np.asarray(expected[H:], dtype=np.float64), initial_levels=levels,
-        stock_value_per_kwh=np.asarray(value, dtype=np.float64),
-    )
+    weekday, the initial stock and the arrivals — from ``sampler.n_uniforms`` uniforms of
+    ``rng`` (see :class:`EpisodeSampler`). Pass a ``sampler`` to reuse its tables."""
+    sampler = EpisodeSampler(config, station, data) if sampler is None else sampler
+    return sampler.instance(rng.random(sampler.n_uniforms))
 
 
-def _iso_at(series: HourlySeries, index: int) -> str:
+def _binomial_cdf_row(n: int, p: float) -> list[float]:
+    """P(X <= x) for x = 0..n, X ~ Binomial(n, p)."""
+    if p <= 0.0:
+        return [1.0] * (n + 1)
+    if p >= 1.0:
+        return [0.0] * n + [1.0]
+    log_p, log_q, lf = math.log(p), math.log1p(-p), math.lgamma(n + 1)
+    out, acc = [], 0.0
+    for x in range(n + 1):
+        acc += math.exp(lf - math.lgamma(x + 1) - math.lgamma(n - x + 1) + x * log_p + (n - x) * log_q)
+        out.append(min(acc, 1.0))
+    out[-1] = 1.0
+    return out
+
+
+def iso_at(series: HourlySeries, index: int) -> str:
+    """ISO-8601 time of hour ``index`` of ``series``."""
     return (datetime.fromisoformat(series.start) + timedelta(hours=index)).isoformat()

@@ -1,0 +1,411 @@
+"""Native batched ``swapgym/SwapStation-v0``: N stations stepped with array operations.
+
+``gym.make_vec("swapgym/SwapStation-v0", num_envs=N, vectorization_mode="vector_entry_point")``
+returns :class:`SwapStationVectorEnv`. Sub-env i behaves exactly like
+``gym.make("swapgym/SwapStation-v0")`` seeded with ``seed + i`` (observations, rewards,
+terminations, truncations and infos are equal to a ``SyncVectorEnv`` of those envs, bit for
+bit): the physics is the same :func:`~swapgym.envs.swap_station.dynamics.transition` applied
+to a leading batch axis, and episodes come from the same
+:class:`~swapgym.envs.swap_station.instance.EpisodeSampler`, each sub-env drawing its
+uniforms from its own generator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from swapgym.envs.swap_station.dynamics import (
+    action_bounds,
+    stock_value_change,
+    sum_types,
+    transition,
+)
+from swapgym.envs.swap_station.env import (
+    ARRIVAL_BOUND,
+    METRIC_NAMES,
+    PRICE_BOUND,
+    RECENT_HOURS,
+    SwapStationEnv,
+)
+from swapgym.envs.swap_station.instance import iso_at
+
+_METRIC = {name: i for i, name in enumerate(METRIC_NAMES)}
+
+
+class SwapStationVectorEnv(VectorEnv):
+    """N independent swap stations in one process, stepped as arrays.
+
+    Spaces are the single env's batched: ``action_space`` is ``MultiDiscrete`` with nvec
+    (N, D); observations are a dict of (N, ...) float32 arrays. ``action_masks()`` returns
+    (N, sum(nvec)) booleans, row i being sub-env i's mask. ``info`` follows gymnasium's
+    vector convention: every key of the single env's info holds an (N,) array (nested dicts
+    such as ``reward_breakdown`` and ``episode_metrics`` hold dicts of arrays) and
+    ``info["_key"]`` marks which sub-envs set it.
+
+    Autoreset is gymnasium's default ``NEXT_STEP``: the step after a sub-env terminates or
+    truncates resets it (its action is ignored, reward 0, the info holds the reset info).
+    ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
+    ``max_episode_steps`` truncates like gymnasium's ``TimeLimit`` (``gym.make_vec`` passes
+    the registered 24).
+
+    Arguments: ``num_envs``, ``config`` / any field of :class:`SwapStationConfig` (shared by
+    all sub-envs), ``max_episode_steps``, ``render_mode`` (only None), ``autoreset_mode``
+    (only ``NEXT_STEP``).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int = 1, config: Any = None, max_episode_steps: int | None = None,
+                 render_mode: str | None = None, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
+                 **overrides: Any) -> None:
+        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
+            raise ValueError(f"num_envs: expected an integer >= 1, got {num_envs!r}")
+        if max_episode_steps is not None and (isinstance(max_episode_steps, bool)
+                                              or not isinstance(max_episode_steps, int | np.integer)
+                                              or max_episode_steps < 1):
+            raise ValueError(f"max_episode_steps: expected an integer >= 1 or None, got {max_episode_steps!r}")
+        if render_mode is not None:
+            raise ValueError(f"render_mode: the vectorised SwapStation does not render, got {render_mode!r}")
+        if AutoresetMode(autoreset_mode) != AutoresetMode.NEXT_STEP:
+            raise ValueError(f"autoreset_mode: only {AutoresetMode.NEXT_STEP.value!r} is supported, "
+                             f"got {autoreset_mode!r}")
+        # one template env: config validation, data, station, spaces and sampler, shared by all
+        self._template = SwapStationEnv(config, **overrides)
+        env = self._template
+        self.config, self.station, self.data = env.config, env.station, env.data
+        self._tables, self._sampler = env._tables, env._sampler
+        self.num_envs = N = int(num_envs)
+        self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
+        self.render_mode = None
+        self.single_action_space = env.action_space
+        self.single_observation_space = env.observation_space
+        self.action_space = batch_space(env.action_space, N)
+        self.observation_space = batch_space(env.observation_space, N)
+        c, st = self.config, self.station
+        K, L = st.n_types, st.n_levels
+        T, W = c.episode_hours, c.price_lookahead_hours
+        self._T, self._W = T, W
+        self._nvec = env._nvec
+        rows = np.ascontiguousarray(env._mask_index[None, :] <= env._mask_index[:, None])  # [b]: 0..b allowed
+        self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()  # one item per row
+        self._mask_select = None if env._mask_select.all() else env._mask_select
+        self._rngs: list[np.random.Generator | None] = [None] * N  # sub-env i's np_random
+        self._draws: list = [None] * N  # its bound ``random`` method
+        self._arange = np.arange(N)
+        # per-env episode data and state (rows are overwritten on reset)
+        # Batch-innermost memory: levels are stored (L + 1, K, N) and seen as (N, K, L + 1), so
+        # every slice along the level or type axis in ``transition`` is a contiguous run of N
+        # and per-type constants broadcast along it (numpy then loops over N, not over 3 or 4).
+        self._levels = _batch_innermost(N, K, L + 1)
+        self._charge = _batch_innermost(N, K, L)
+        self._discharge = _batch_innermost(N, K, L)
+        self._initial_levels = np.zeros((N, K, L + 1), dtype=np.int64)
+        self._t = np.zeros(N, dtype=np.int64)
+        self._arrivals = np.zeros((T, K, N), dtype=np.int64).transpose(0, 2, 1)  # [t] is (N, K), batch-innermost
+        self._seen = np.zeros((N, K, RECENT_HOURS + T), dtype=np.float32)
+        self._price = np.zeros((T, N))  # EUR/kWh of hour t, hour-major
+        self._price32 = np.zeros((N, T + W - 1), dtype=np.float32)
+        self._time = np.zeros((N, T + 1, 3), dtype=np.float32)
+        self._stock_value = np.zeros((N, K))
+        self._metrics = np.zeros((len(METRIC_NAMES), N))  # row per metric, as in METRIC_NAMES
+        self._uniforms = np.empty((self._RESET_CHUNK, self._sampler.n_uniforms))
+        self._start_index = np.zeros(N, dtype=np.int64)  # episode starts in the arrival / price series
+        self._price_start_index = np.zeros(N, dtype=np.int64)
+        self._autoreset = np.zeros(N, dtype=bool)
+        self._started = False
+        # ISO-8601 times of every possible episode start (reset infos without datetime work)
+        data = self.data
+        self._start_iso = np.full(len(data.arrivals), None, dtype=object)
+        self._start_iso[data.arrival_starts] = [iso_at(data.arrivals, int(i)) for i in data.arrival_starts]
+        price_starts = np.unique(np.concatenate(data.price_starts_by_weekday))
+        self._price_start_iso = np.full(len(data.prices), None, dtype=object)
+        self._price_start_iso[price_starts] = [iso_at(data.prices, int(i)) for i in price_starts]
+
+    # --- gymnasium API ---------------------------------------------------------------
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        N = self.num_envs
+        options = dict(options or {})
+        mask = options.pop("reset_mask", None)
+        if options:
+            raise ValueError(f"options: unknown keys {sorted(options)} (only 'reset_mask')")
+        if mask is None:
+            idx = self._arange
+        else:
+            mask = np.asarray(mask)
+            if mask.shape != (N,) or mask.dtype != np.bool_ or not mask.any():
+                raise ValueError(f"options['reset_mask']: expected a bool array of shape ({N},) with a True, "
+                                 f"got {mask!r}")
+            if not self._started and not mask.all():
+                raise ValueError("options['reset_mask']: the first reset must reset every sub-env")
+            idx = np.flatnonzero(mask)
+        if seed is None:
+            seeds = [None] * N
+        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+            seeds = [int(seed) + i for i in range(N)]
+        elif isinstance(seed, list | tuple) and len(seed) == N:
+            seeds = list(seed)
+        else:
+            raise ValueError(f"seed: expected None, an int or a list of {N} seeds, got {seed!r}")
+        for i in idx:
+            if seeds[i] is not None or self._rngs[i] is None:
+                rng, _ = seeding.np_random(seeds[i])
+                self._rngs[i], self._draws[i] = rng, rng.random
+        self._reset_rows(idx)
+        self._autoreset[idx] = False
+        self._started = True
+        info = self._reset_info(idx) if mask is None else self._reset_info(idx, mask)
+        return self._obs(), info
+
+    def step(self, actions):
+        if not self._started:
+            raise RuntimeError("SwapStationVectorEnv: call reset() before step()")
+        st, N = self.station, self.num_envs
+        K, L = st.n_types, st.n_levels
+        auto = self._autoreset
+        n_auto = int(np.count_nonzero(auto))
+        if n_auto == N:  # every sub-env finished last step: reset them all
+            idx = self._arange
+            self._reset_rows(idx)
+            auto[:] = False
+            zeros = np.zeros(N, dtype=bool)
+            return self._obs(), np.zeros(N), zeros, zeros.copy(), self._reset_info(idx, np.ones(N, dtype=bool))
+        a = self._check_actions(actions, None if n_auto == 0 else ~auto)
+        t = self._t
+        t0 = int(t[0])
+        synced = n_auto == 0 and bool((t == t0).all())
+        if synced:
+            arrivals, price = self._arrivals[t0], self._price[t0]
+        else:
+            tc = np.minimum(t, self._T - 1)  # finished rows compute garbage, overwritten below
+            arrivals, price = self._arrivals[tc, self._arange], self._price[tc, self._arange]
+        charge = self._charge
+        charge[...] = a[:, : K * L].reshape(N, K, L)
+        discharge = None
+        if st.allow_discharge:
+            discharge = self._discharge
+            discharge[...] = a[:, K * L :].reshape(N, K, L)
+        tr = transition(st, self._tables, self._levels, charge, discharge, arrivals, price)
+        stepping = None if n_auto == 0 else ~auto
+        if stepping is None:
+            self._levels = tr.levels
+            t += 1
+        else:
+            self._levels[stepping] = tr.levels[stepping]
+            t[stepping] += 1
+        T = self._T
+        terminated = t >= T
+        truncated = t >= self.max_episode_steps if self.max_episode_steps is not None else np.zeros(N, bool)
+        if terminated.any():
+            stock_value = np.where(terminated, stock_value_change(st, self._stock_value, self._initial_levels,
+                                                                  self._levels), 0.0)
+        else:
+            stock_value = np.zeros(N)
+        revenue, penalty = tr.swap_revenue, tr.lost_swap_penalty
+        energy, degradation = tr.energy_cost, tr.degradation_cost
+        reward = revenue - penalty - energy - degradation + stock_value
+        served, lost = tr.swaps.sum(-1), tr.lost.sum(-1)
+        bought, sold = tr.grid_import_kwh, tr.grid_export_kwh
+        grid = bought - sold
+        # episode metrics, one column per name (same order of additions as the single env)
+        m = self._metrics
+        keep = None if stepping is None else stepping  # sub-envs whose metrics this step counts
+        for name, value in (("profit_eur", reward), ("swap_revenue_eur", revenue),
+                            ("lost_swap_penalty_eur", penalty), ("energy_cost_eur", energy),
+                            ("degradation_cost_eur", degradation), ("stock_value_change_eur", stock_value),
+                            ("arrivals", served + lost), ("swaps_served", served), ("swaps_lost", lost),
+                            ("batteries_provided", served), ("energy_bought_kwh", bought),
+                            ("energy_sold_kwh", sold), ("energy_charged_kwh", sum_types(tr.stored_kwh))):
+            row = m[_METRIC[name]]
+            row += value if keep is None else np.where(keep, value, 0)
+        peak = m[_METRIC["peak_grid_power_kw"]]
+        np.maximum(peak, grid if keep is None else np.where(keep, grid, peak), out=peak)
+        done = terminated | truncated
+        info = {
+            "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
+                                 "energy_cost": -energy, "degradation_cost": -degradation,
+                                 "stock_value_change": stock_value},
+            "profit_eur": reward,
+            "swaps_served": served,
+            "swaps_lost": lost,
+            "arrivals": served + lost,
+            "full_batteries": self._levels[:, :, L].sum(-1),
+            "energy_bought_kwh": bought,
+            "energy_sold_kwh": sold,
+            "grid_power_kw": grid,
+            "price_per_kwh": price.copy(),  # a view of the episode data otherwise
+        }
+        if stepping is not None:
+            idx = np.flatnonzero(auto)
+            self._reset_rows(idx)
+            auto_copy = auto.copy()
+            reward = np.where(auto_copy, 0.0, reward)
+            terminated = terminated & stepping
+            truncated = truncated & stepping
+            done = done & stepping
+            info = _masked(info, stepping)
+            info.update(self._reset_info(idx, auto_copy))
+        else:
+            info = _masked(info, None)
+        if terminated.any():
+            info["episode_metrics"] = self._episode_metrics(terminated)
+            info["_episode_metrics"] = terminated.copy()
+        self._autoreset = done
+        return self._obs(), reward, terminated, truncated, info
+
+    # --- masks, metrics -----------------------------------------------------------------
+
+    def action_masks(self) -> np.ndarray:
+        """(N, sum(nvec)) MaskablePPO masks, row i = sub-env i's ``action_masks()``."""
+        if not self._started:
+            raise RuntimeError("SwapStationVectorEnv: call reset() before action_masks()")
+        N, D = self.num_envs, len(self._nvec)
+        charge, discharge = action_bounds(self.station, self._levels)
+        bounds = np.empty((N, D), dtype=np.int64)
+        KL = charge.shape[1] * charge.shape[2]
+        bounds[:, :KL] = charge.reshape(N, KL)
+        if self.station.allow_discharge:
+            bounds[:, KL:] = discharge.reshape(N, KL)
+        # row b of the table is the mask of "at most b" over 0..max(nvec)-1: one row gather
+        # per entry instead of a comparison broadcast over a tiny axis
+        rows = self._mask_rows.take(bounds).view(bool).reshape(N, D, -1)  # (N, D, max nvec)
+        return rows.reshape(N, -1) if self._mask_select is None else rows[:, self._mask_select]
+
+    def episode_metrics(self) -> dict[str, np.ndarray]:
+        """The running episode metrics of every sub-env, (N,) arrays (cf. the single env)."""
+        return self._episode_metrics(None)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _check_actions(self, actions, rows: np.ndarray | None) -> np.ndarray:
+        a = np.asarray(actions)
+        shape = (self.num_envs, len(self._nvec))
+        if a.shape != shape:
+            raise ValueError(f"actions: expected shape {shape} (one MultiDiscrete{self._nvec.tolist()} row per "
+                             f"sub-env), got {a.shape}")
+        if a.dtype.kind not in "iu":
+            if a.dtype.kind != "f" or not np.all(a == np.round(a)):
+                raise ValueError(f"actions: expected integers, got dtype {a.dtype}")
+            a = a.astype(np.int64)
+        check = a if rows is None else a[rows]
+        if check.size and (check.min() < 0 or (check >= self._nvec).any()):
+            bad = int(np.flatnonzero(((a < 0) | (a >= self._nvec)).any(1) & (True if rows is None else rows))[0])
+            raise ValueError(f"actions: row {bad} has an entry outside 0..nvec-1 = {(self._nvec - 1).tolist()}: "
+                             f"{a[bad].tolist()}")
+        if rows is not None:  # ignored rows of resetting sub-envs: make them harmless
+            a = np.where(rows[:, None], a, 0)
+        return a
+
+    _RESET_CHUNK = 256  # sub-envs drawn at once: keeps the temporaries small (cache, no page faults)
+
+    def _reset_rows(self, idx: np.ndarray) -> None:
+        """Draw new episodes for the sub-envs ``idx`` (same draws as the single env's reset)."""
+        for lo in range(0, len(idx), self._RESET_CHUNK):
+            part = idx[lo : lo + self._RESET_CHUNK]
+            contiguous = part[-1] - part[0] == len(part) - 1
+            self._reset_chunk(slice(int(part[0]), int(part[-1]) + 1) if contiguous else part)
+
+    def _reset_chunk(self, rows: slice | np.ndarray) -> None:
+        # each sub-env draws the single env's row of uniforms from its own generator
+        envs = self._arange[rows]
+        u, draws = self._uniforms[: len(envs)], self._draws
+        for j, i in enumerate(envs.tolist()):
+            draws[i](out=u[j])
+        d = self._sampler.draw(u, recent_only=True)
+        T = self._T
+        self._levels[rows] = d["levels"]
+        self._initial_levels[rows] = d["levels"]
+        self._t[rows] = 0
+        self._arrivals[:, rows] = d["arrivals"][:, RECENT_HOURS:].transpose(1, 0, 2)  # (T, n, K)
+        self._seen[rows] = np.minimum(d["arrivals"], ARRIVAL_BOUND).transpose(0, 2, 1)
+        self._price[:, rows] = d["prices"][:, :T].T
+        self._price32[rows] = np.clip(d["prices"], -PRICE_BOUND, PRICE_BOUND)
+        hod, wd = d["hour_of_day"], d["weekday"]
+        time = self._time[rows] if isinstance(rows, slice) else np.empty((len(envs), T + 1, 3), np.float32)
+        time[:, :T, 0] = hod / 24.0
+        time[:, :T, 1] = wd / 7.0
+        time[:, :T, 2] = np.arange(T) / T
+        time[:, T, 0] = ((hod[:, -1] + 1) % 24) / 24.0
+        time[:, T, 1] = wd[:, -1] / 7.0
+        time[:, T, 2] = 1.0
+        if not isinstance(rows, slice):
+            self._time[rows] = time
+        self._stock_value[rows] = d["stock_value_per_kwh"]
+        self._metrics[:, rows] = 0.0
+        self._start_index[rows] = d["arrival_start"]
+        self._price_start_index[rows] = d["price_start"]
+
+    def _reset_info(self, idx: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
+        N = self.num_envs
+        a0, p0 = self._start_index[idx], self._price_start_index[idx]
+        start = np.full(N, None, dtype=object)
+        price_start = np.full(N, None, dtype=object)
+        start[idx] = self._start_iso[a0]
+        price_start[idx] = self._price_start_iso[p0]
+        m = np.ones(N, dtype=bool) if mask is None else mask.copy()
+        return {"start": start, "_start": m, "price_start": price_start, "_price_start": m.copy()}
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        N, K = self.num_envs, self.station.n_types
+        t = self._t
+        t0 = int(t[0])
+        if (t == t0).all():
+            tw = min(t0, self._T - 1)
+            return {
+                "time": self._time[:, t0].copy(),
+                "price": self._price32[:, tw : tw + self._W].copy(),
+                "stock": self._stock_obs(),
+                "recent_arrivals": self._seen[:, :, t0 : t0 + RECENT_HOURS].reshape(N, K * RECENT_HOURS, copy=True),
+            }
+        rows = self._arange[:, None]
+        tw = np.minimum(t, self._T - 1)[:, None] + np.arange(self._W)
+        hours = t[:, None, None] + np.arange(RECENT_HOURS)
+        return {
+            "time": self._time[self._arange, t],
+            "price": self._price32[rows, tw],
+            "stock": self._stock_obs(),
+            "recent_arrivals": self._seen[rows[:, :, None], np.arange(K)[:, None], hours].reshape(N, -1),
+        }
+
+    def _stock_obs(self) -> np.ndarray:
+        return self._levels.astype(np.float32).reshape(self.num_envs, -1)
+
+    def _episode_metrics(self, mask: np.ndarray | None) -> dict[str, np.ndarray]:
+        m = self._metrics
+        out = {name: m[i].copy() for i, name in enumerate(METRIC_NAMES)}
+        arrivals = out["arrivals"]
+        out["service_level"] = np.divide(out["swaps_served"], arrivals, out=np.ones_like(arrivals),
+                                         where=arrivals > 0)
+        if mask is not None:
+            for value in out.values():
+                value[~mask] = 0.0
+            out.update({f"_{name}": mask.copy() for name in list(out)})
+        return out
+
+
+def _batch_innermost(N: int, K: int, levels: int) -> np.ndarray:
+    return np.zeros((levels, K, N), dtype=np.int64).transpose(2, 1, 0)
+
+
+def _masked(info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
+    """Gymnasium's vector info layout: values zeroed where ``mask`` is False, plus ``_key``."""
+    N = None
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if isinstance(value, dict):
+            out[key] = _masked(value, mask)
+            N = len(next(iter(value.values())))
+        else:
+            value = np.asarray(value)
+            N = len(value)
+            if mask is not None:
+                value = np.where(mask, value, np.zeros((), value.dtype))
+            out[key] = value
+        out[f"_{key}"] = np.ones(N, dtype=bool) if mask is None else mask.copy()
+    return out
+

@@ -1,0 +1,238 @@
+"""The native batched SwapStation env equals N single envs, and the shared episode sampler."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.vector import AutoresetMode
+
+import swapgym  # noqa: F401
+from swapgym.envs.core import checks
+from swapgym.envs.core.spaces import sample_valid_action
+from swapgym.envs.swap_station.config import SwapStationConfig
+from swapgym.envs.swap_station.dynamics import TransitionTables, transition
+from swapgym.envs.swap_station.instance import EpisodeSampler, build_station, load_data
+from swapgym.envs.swap_station.vector import SwapStationVectorEnv
+
+ENV_ID = "swapgym/SwapStation-v0"
+
+
+def _native(n: int, **config) -> SwapStationVectorEnv:
+    return gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="vector_entry_point", **config)
+
+
+def _masked_actions(env, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return np.stack([sample_valid_action(env.single_action_space, m, rng) for m in masks])
+
+
+def _compare_with_sync(n: int, steps: int, seed: int, resets: dict[int, np.ndarray] | None = None, **config):
+    """Step the native env and a SyncVectorEnv of single envs side by side with the same random
+    valid actions; every observation, reward, flag, info and mask must be equal."""
+    native = _native(n, **config)
+    sync = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="sync", **config)
+    checks.assert_equal_transitions(native.reset(seed=seed), sync.reset(seed=seed), "reset")
+    rng = np.random.default_rng(seed)
+    episodes_done = 0
+    for k in range(steps):
+        if resets and k in resets:
+            opts = {"reset_mask": resets[k]}
+            checks.assert_equal_transitions(native.reset(options=dict(opts)), sync.reset(options=dict(opts)),
+                                            f"masked reset before step {k}")
+        masks = native.unwrapped.action_masks()
+        np.testing.assert_array_equal(masks, np.stack([e.unwrapped.action_masks() for e in sync.unwrapped.envs]))
+        actions = _masked_actions(native, masks, rng)
+        a, b = native.step(actions), sync.step(actions)
+        checks.assert_equal_transitions(a, b, f"step {k}")
+        episodes_done += int(np.sum(a[2] | a[3]))
+    native.close()
+    sync.close()
+    return episodes_done
+
+
+def test_make_vec__returns_the_native_env_with_batched_spaces():
+    env = _native(3)
+    assert isinstance(env.unwrapped, SwapStationVectorEnv) and env.num_envs == 3
+    single = gym.make(ENV_ID)
+    assert env.single_action_space == single.action_space
+    assert env.single_observation_space == single.observation_space
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert env.action_space.shape == (3, single.action_space.shape[0])
+    assert env.unwrapped.action_masks().shape == (3, int(single.action_space.nvec.sum()))
+    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    assert info["start"].shape == (3,) and info["_start"].all()
+
+
+def test_transitions__equal_single_envs_over_episodes_and_autoresets():
+    # 3 episodes of 24 h each for 4 sub-envs, including the autoreset steps
+    assert _compare_with_sync(4, 3 * 25 + 2, seed=11) >= 12
+
+
+@pytest.mark.parametrize("config", [
+    {"allow_discharge": True, "soc_levels": 5, "levels_per_hour": 2, "return_soc": 0.2},
+    {"episode_hours": 30},  # truncated by max_episode_steps = 24 before it terminates
+    {"arrival_noise": "poisson", "initial_full_fraction": 1.0, "stock_value_per_kwh": 0.1, "split": "all"},
+    {"capacity_kwh": (2.0,), "n_batteries": (12,), "n_chargers": (4,), "type_shares": (1.0,),
+     "initial_full_fraction": 0.0, "soc_levels": 1, "return_soc": 0.0},
+], ids=["discharge-lph2", "truncation", "poisson-full", "one-type-one-level"])
+def test_transitions__equal_single_envs_for_other_configs(config):
+    _compare_with_sync(3, 52, seed=5, **config)
+
+
+def test_transitions__equal_single_envs_with_per_type_csv_arrivals(tmp_path):
+    import pandas as pd
+
+    hours = [t.isoformat() for t in pd.date_range("2024-01-01", periods=24 * 20, freq="h", tz="UTC")]
+    prices = tmp_path / "p.csv"
+    prices.write_text("timestamp,price_per_mwh\n" + "\n".join(f"{t},{40 + i % 24}" for i, t in enumerate(hours)))
+    arrivals = tmp_path / "a.csv"
+    arrivals.write_text("timestamp,arrivals_0,arrivals_1,arrivals_2\n"
+                        + "\n".join(f"{t},{i % 5},{(i * 7) % 4},1" for i, t in enumerate(hours)))
+    _compare_with_sync(2, 40, seed=3, price_csv=str(prices), arrivals_csv=str(arrivals), split="all",
+                       arrival_scale=1.3)
+
+
+def test_partial_reset_mask__desynchronised_sub_envs_stay_equal():
+    resets = {5: np.array([True, False, True]), 30: np.array([False, True, False])}
+    _compare_with_sync(3, 60, seed=2, resets=resets)
+
+
+def test_determinism__same_seed_same_rollout_other_seed_differs():
+    def roll(seed):
+        env = _native(3)
+        out = [env.reset(seed=seed)]
+        rng = np.random.default_rng(0)
+        for _ in range(30):
+            out.append(env.step(_masked_actions(env, env.unwrapped.action_masks(), rng)))
+        return out
+
+    first, second = roll(4), roll(4)
+    checks.assert_equal_transitions(first, second, "same seed")
+    assert not np.array_equal(first[5][0]["stock"], roll(5)[5][0]["stock"])
+
+
+def test_seed_list__sub_env_i_is_the_single_env_with_seed_i():
+    env = _native(2)
+    obs, _ = env.reset(seed=[7, 3])
+    for i, s in enumerate([7, 3]):
+        single, _ = gym.make(ENV_ID).reset(seed=s)
+        for key in single:
+            np.testing.assert_array_equal(obs[key][i], single[key])
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"num_envs": 0}, "num_envs"), ({"num_envs": 2.5}, "num_envs"), ({"num_envs": True}, "num_envs"),
+    ({"num_envs": 2, "render_mode": "rgb_array"}, "render_mode"),
+    ({"num_envs": 2, "autoreset_mode": AutoresetMode.SAME_STEP}, "autoreset_mode"),
+    ({"num_envs": 2, "max_episode_steps": 0}, "max_episode_steps"),
+    ({"num_envs": 2, "n_chargers": (0, 1, 1)}, "n_chargers"), ({"num_envs": 2, "no_such_field": 1}, "no_such_field"),
+])
+def test_bad_constructor_arguments__raise_naming_the_argument(kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        SwapStationVectorEnv(**kwargs)
+
+
+def test_bad_step_and_reset_arguments__raise():
+    env = SwapStationVectorEnv(num_envs=2)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros((2, 12), dtype=np.int64))
+    with pytest.raises(RuntimeError, match="reset"):
+        env.action_masks()
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(seed=0, options={"reset_mask": np.array([True, False])})  # first reset must be full
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="actions: expected shape"):
+        env.step(np.zeros(12, dtype=np.int64))
+    with pytest.raises(ValueError, match="row 1"):
+        env.step(np.array([[0] * 12, [0] * 11 + [99]]))
+    with pytest.raises(ValueError, match="row 0"):
+        env.step(np.array([[-1] + [0] * 11, [0] * 12]))
+    with pytest.raises(ValueError, match="integers"):
+        env.step(np.full((2, 12), 0.5))
+    with pytest.raises(ValueError, match="seed"):
+        env.reset(seed=[1, 2, 3])
+    with pytest.raises(ValueError, match="reset_mask"):
+        env.reset(options={"reset_mask": np.array([1, 0])})
+    with pytest.raises(ValueError, match="options"):
+        env.reset(options={"foo": 1})
+    obs, *_ = env.step(np.ones((2, 12)))  # integral floats are accepted, like the single env
+    assert obs["stock"].shape == (2, 15)
+
+
+def test_transition__batch_rows_equal_single_calls_bit_for_bit():
+    station = build_station(SwapStationConfig(allow_discharge=True, levels_per_hour=2, soc_levels=6))
+    tables = TransitionTables(station)
+    rng = np.random.default_rng(0)
+    n, K, L = 64, station.n_types, station.n_levels
+    levels = rng.multinomial(40, np.full(L + 1, 1 / (L + 1)), size=(n, K))
+    charge, discharge = rng.integers(0, 11, (n, K, L)), rng.integers(0, 11, (n, K, L))
+    arrivals, price = rng.integers(0, 9, (n, K)), rng.normal(0.1, 0.05, n)
+    # the batch in the vectorised env's batch-innermost memory layout
+    lm = np.ascontiguousarray(levels.transpose(2, 1, 0)).transpose(2, 1, 0)
+    batch = transition(station, tables, lm, charge, discharge, arrivals, price)
+    for i in range(n):
+        one = transition(station, tables, levels[i], charge[i], discharge[i], arrivals[i], float(price[i]))
+        for field in ("levels", "charged_from", "discharged_from", "swaps", "stored_kwh", "swap_revenue",
+                      "lost_swap_penalty", "energy_cost", "degradation_cost", "grid_import_kwh", "grid_export_kwh"):
+            np.testing.assert_array_equal(getattr(batch, field)[i], getattr(one, field), err_msg=field)
+
+
+def test_episode_sampler__draws_the_documented_distributions():
+    config = SwapStationConfig(initial_full_fraction=0.3, split="all")
+    station = build_station(config)
+    sampler = EpisodeSampler(config, station, load_data(config))
+    u = np.random.default_rng(0).random((3000, sampler.n_uniforms))
+    d = sampler.draw(u)
+    L = station.n_levels
+    full = d["levels"][..., L].sum() / d["levels"].sum()
+    assert abs(full - 0.3) < 0.01
+    # non-full packs uniform over 0..L-1
+    lower = d["levels"][..., :L].sum((0, 1)) / d["levels"][..., :L].sum()
+    np.testing.assert_allclose(lower, 1 / L, atol=0.01)
+    # total counts: unbiased stochastic rounding of the scaled data; split by the type shares
+    arrivals = d["arrivals"]
+    totals = arrivals.sum(-1)
+    rows = d["arrival_start"][:, None] - config.arrival_history_hours + np.arange(sampler.hours)
+    np.testing.assert_allclose(totals.mean(), sampler.raw[rows].mean(), rtol=0.01)
+    assert np.all(np.abs(totals - sampler.raw[rows]) < 1)
+    np.testing.assert_allclose(arrivals.sum((0, 1)) / totals.sum(), station.type_shares, atol=0.01)
+    # the split's second stage is binomial given the first: check its variance too
+    n, x1 = totals - arrivals[..., 0], arrivals[..., 1]
+    p = station.type_shares[1] / station.type_shares[1:].sum()
+    sel = n == 10
+    assert abs(x1[sel].mean() - 10 * p) < 0.1 and abs(x1[sel].var() - 10 * p * (1 - p)) < 0.15
+
+
+def test_perf_vector_sampler__valid_uniform_actions_and_measurement_runs():
+    from swapgym.benchmarks import perf
+
+    env = _native(64, allow_discharge=True)
+    env.reset(seed=0)
+    action = perf.batched_valid_action_sampler(env, seed=0)
+    nvec = env.single_action_space.nvec
+    offsets = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+    counts = np.zeros(nvec.sum())
+    for k in range(8):
+        masks = env.unwrapped.action_masks()
+        a = action(k)
+        assert masks[np.arange(64)[:, None], offsets + a].all(), "sampled a masked-out value"
+        np.add.at(counts, (offsets + a).ravel(), 1)
+        env.step(a)
+    assert (counts > 0).sum() > len(nvec) * 2  # not stuck on one value per dimension
+    steps, seconds = perf.measure_vector(ENV_ID, num_envs=16, seconds=0.05)
+    assert steps % 16 == 0 and steps > 0 and seconds > 0
+    assert perf.vector_steps_per_s(ENV_ID, 16, 0.05) > 0
+
+
+def test_pickle__a_pickled_vector_env_continues_identically():
+    import pickle
+
+    env = _native(3)
+    env.reset(seed=1)
+    actions = np.ones((3, 12), dtype=np.int64)
+    for _ in range(5):
+        env.step(actions)
+    clone = pickle.loads(pickle.dumps(env))
+    for k in range(30):  # across an autoreset
+        checks.assert_equal_transitions(env.step(actions), clone.step(actions), f"step {k}")
