@@ -83,3 +83,19 @@ def test_normalised_score_anchors():
 def test_validators_name_the_field(check, args):
     with pytest.raises(ValueError, match=r"^x"):
         check(*args)
+
+
+def test_masked_sampler_only_picks_allowed_values_uniformly():
+    import gymnasium as gym
+
+    from swapgym.envs.core.spaces import sample_valid_action
+
+    space = gym.spaces.MultiDiscrete([3, 5, 2])
+    mask = np.array([1, 0, 1, 0, 0, 0, 1, 0, 1, 1], dtype=bool)
+    rng = np.random.default_rng(0)
+    draws = np.array([sample_valid_action(space, mask, rng) for _ in range(3000)])
+    assert set(draws[:, 0]) == {0, 2} and set(draws[:, 1]) == {3} and set(draws[:, 2]) == {0, 1}
+    assert abs((draws[:, 0] == 0).mean() - 0.5) < 0.05
+    with pytest.raises(ValueError, match="dimension 1"):
+        sample_valid_action(space, np.array([1, 1, 1, 0, 0, 0, 0, 0, 1, 1], dtype=bool), rng)
+    assert space.contains(sample_valid_action(space, None, rng))
