@@ -328,25 +328,31 @@ def _solve(inst: GridResilienceInstance, state: GridResilienceState, *, relax: b
     if info.primal_solution_status != 2:  # no feasible solution
         raise RuntimeError(f"grid-resilience MILP: {status}")
     presence = np.zeros((n_h, m_count, k_sites))
+    # One getSolution call; ``Highs.val`` fetches the whole solution on every call.
+    col_value = np.asarray(h.getSolution().col_value)
+
+    def val(expr) -> float:
+        return _expr_value(col_value, expr)
+
     for t in hours:
         r = t - t0
-        grid_kw[r] = h.val(V["grid"][t])
+        grid_kw[r] = val(V["grid"][t])
         for i in range(len(inst.gt_bus)):
-            gt_kw[r, i] = h.val(V["gt"][(i, t)])
+            gt_kw[r, i] = val(V["gt"][(i, t)])
         for s in fixed:
-            storage_kw[r, s] = h.val(V["pd"][(s, t)]) - h.val(V["pc"][(s, t)])
+            storage_kw[r, s] = val(V["pd"][(s, t)]) - val(V["pc"][(s, t)])
         for m, s in enumerate(mess_rows):
             for k in range(k_sites):
-                presence[r, m, k] = h.val(V["x"][(m, k, t)])
+                presence[r, m, k] = val(V["x"][(m, k, t)])
                 if presence[r, m, k] > 0.5:
                     mess_site[r, m] = k
-                storage_kw[r, s] += h.val(V["mpd"][(m, k, t)]) - h.val(V["mpc"][(m, k, t)])
+                storage_kw[r, s] += val(V["mpd"][(m, k, t)]) - val(V["mpc"][(m, k, t)])
         for (n, tt), var in V["shed"].items():
             if tt == t:
-                shed_kw[r, n] = h.val(var)
+                shed_kw[r, n] = val(var)
     costs = {}
     for key in cost_terms:
-        costs[key] = float(sum(_expr_value(h, e) for e in cost_terms[key]))
+        costs[key] = float(sum(val(e) for e in cost_terms[key]))
     lower = float(info.mip_dual_bound) if not relax and np.isfinite(info.mip_dual_bound) else float(
         info.objective_function_value)
     return OperationPlan(objective=float(info.objective_function_value), status=status,
@@ -356,7 +362,9 @@ def _solve(inst: GridResilienceInstance, state: GridResilienceState, *, relax: b
                          costs=costs)
 
 
-def _expr_value(h, expr) -> float:
+def _expr_value(col_value: np.ndarray, expr) -> float:
+    import highspy
+
     if isinstance(expr, float | int):
         return float(expr)
-    return float(h.val(expr))
+    return float(highspy.Highs.internal_get_value(col_value, expr))

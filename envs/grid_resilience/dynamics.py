@@ -21,7 +21,10 @@ One step (one hour, Δt = 1 h):
 4. Line flows and voltages follow LinDistFlow (Baran & Wu 1989, lossless): Pf_l = Σ net
    load below l in its island, V²_child = V²_parent − 2 (r_l Pf_l + x_l Qf_l) / V_n²,
    with 1 p.u. at the island's reference bus. Voltage and line limits are reported
-   (violations), not enforced.
+   (violations), not enforced. Checked against pandapower's AC power flow
+   (``baselines/grid_resilience/validation.py``): at the peak hour the voltages agree
+   within 0.004 p.u. and the flows within the AC losses (≤ 6 % of the head flow), on
+   the intact feeder and on damaged, islanded ones.
 5. Cost = the paper's lower-level objective for the hour (its eq. of "min Σ_z κ_z ...").
 """
 
@@ -85,7 +88,7 @@ def decode_action(inst: GridResilienceInstance, action: np.ndarray) -> Decision:
     targets (M)]. Storage: fraction of its power limit (+ discharge, − charge). Gas
     turbine: output = (a + 1) / 2 × capacity. MESS target: [-1, 1] split into K + 1 equal
     bins: bin 0 = stay, bin k = go to site k − 1."""
-    a = np.clip(np.asarray(action, dtype=float), -1.0, 1.0)
+    a = np.minimum(np.maximum(np.asarray(action, dtype=float), -1.0), 1.0)
     s, g = inst.storage.n, len(inst.gt_bus)
     k = inst.n_sites
     bins = np.minimum(np.floor((a[s + g:] + 1.0) / 2.0 * (k + 1)), k).astype(np.int64)
@@ -138,74 +141,75 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     cfg = inst.config
     t, z = state.t, state.scenario
     topo = inst.topologies[z]
-    load_tab, loadq_tab, dg_tab = inst.scenario_tables[z]
-    load, loadq, dg_av = load_tab[t], loadq_tab[t], dg_tab[t]
+    load_tab, _, dg_tab = inst.scenario_tables[z]
+    load, dg_av = load_tab[t], dg_tab[t]
     sto = inst.storage
 
     # 1. MESS movement.
     arrived = (state.mess_site < 0) & (state.mess_arrive <= t)
     state.mess_site[arrived] = state.mess_dest[arrived]
-    for m in range(inst.n_mess):
-        target, site = int(decision.mess_target[m]), int(state.mess_site[m])
-        if site >= 0 and target >= 0 and target != site and state.mess_moves[m] < cfg.mess_move_limit:
-            state.mess_site[m] = -1
-            state.mess_dest[m] = target
-            state.mess_arrive[m] = t + inst.travel_h[site, target]
-            state.mess_moves[m] += 1
+    if inst.n_mess:  # a parked MESS departs if it has moves left (Σ_t v_{m,t} ≤ Ω_trans^max)
+        target, site = np.asarray(decision.mess_target, dtype=np.int64), state.mess_site
+        go = (site >= 0) & (target >= 0) & (target != site) & (state.mess_moves < cfg.mess_move_limit)
+        if go.any():
+            state.mess_arrive[go] = t + inst.travel_h[site[go], target[go]]
+            state.mess_dest[go] = target[go]
+            state.mess_site[go] = -1
+            state.mess_moves[go] += 1
     bus = sto.bus.copy()
     if inst.n_mess:
         parked = state.mess_site >= 0
         bus[inst.mess_index] = np.where(parked, inst.mess_site_bus[np.maximum(state.mess_site, 0)], -1)
     connected = bus >= 0
 
-    # 2. Storage limits.
+    # 2. Storage limits (np.minimum/np.maximum: np.clip's dispatch dominates at this size).
     e = state.energy_kwh
     req = np.where(connected, decision.storage_kw, 0.0)
     dis_max = np.minimum(sto.power_kw, np.maximum(e - sto.energy_min_kwh, 0.0) * sto.efficiency)
     ch_max = np.minimum(sto.power_kw, np.maximum(sto.energy_max_kwh - e, 0.0) / sto.efficiency)
-    pd = np.clip(req, 0.0, dis_max)
-    pc = np.clip(-req, 0.0, ch_max)
-    gt = np.clip(decision.gt_kw, 0.0, inst.gt_capacity_kw)
+    pd = np.minimum(np.maximum(req, 0.0), dis_max)
+    pc = np.minimum(np.maximum(-req, 0.0), ch_max)
+    gt = np.minimum(np.maximum(decision.gt_kw, 0.0), inst.gt_capacity_kw)
 
     # 3. Island balance.
     isl, k = topo.island, topo.n_islands
     sbus = np.where(connected, bus, 0)
     s_isl = isl[sbus]
-    pd_c, pc_c = np.where(connected, pd, 0.0), np.where(connected, pc, 0.0)
+    pd_c, pc_c = pd, pc  # already 0 where not connected (req = 0 there)
     gt_isl = np.bincount(isl[inst.gt_bus], gt, minlength=k)
     dis_isl = np.bincount(s_isl, pd_c, minlength=k)
     ch_isl = np.bincount(s_isl, pc_c, minlength=k)
     dg_isl = np.bincount(isl[inst.dg_bus], dg_av, minlength=k)
     load_isl = np.bincount(isl, load, minlength=k)
     balance = gt_isl + dis_isl + dg_isl - load_isl - ch_isl
-    curtail_frac = np.zeros(k)
+    # Vectorised over islands (no Python loop; same rule as documented in step 3).
+    active = np.abs(balance) > _EPS
+    surplus = np.where(active & (balance > 0), balance, 0.0)
+    deficit = np.where(active & (balance < 0), -balance, 0.0)
+    # Surplus: curtail PV first, then scale down gas turbines and discharges.
+    curtailed = np.minimum(surplus, dg_isl)
+    curtail_frac = np.divide(curtailed, dg_isl, out=np.zeros(k), where=dg_isl > 0)
+    rest = surplus - curtailed
+    disp = gt_isl + dis_isl
     dispatch_scale = np.ones(k)
-    charge_scale = np.ones(k)
+    cut = rest > _EPS  # implies disp > rest > 0
+    dispatch_scale[cut] = np.maximum(0.0, (disp[cut] - rest[cut]) / disp[cut])
+    # Deficit: grid import in the substation island, then shedding in ascending δ_n.
+    root = topo.root_island
+    grid = float(min(deficit[root], cfg.substation_capacity_kw)) if deficit[root] > 0 else 0.0
+    deficit[root] -= grid
+    deficit = np.where(deficit > _EPS, deficit, 0.0)
+    order, order_island, order_start = topo.shed_sequence
+    loads = load[order]
+    before = np.cumsum(loads) - loads
+    before = before - before[order_start][order_island]  # load already shed in the same island
+    s = np.minimum(np.maximum(deficit[order_island] - before, 0.0), loads)
     shed = np.zeros_like(load)
-    grid = 0.0
-    for i in np.flatnonzero(np.abs(balance) > _EPS):
-        b = balance[i]
-        if b > 0:
-            c = min(b, dg_isl[i])
-            curtail_frac[i] = c / dg_isl[i] if dg_isl[i] > 0 else 0.0
-            rest = b - c
-            if rest > _EPS:
-                disp = gt_isl[i] + dis_isl[i]
-                dispatch_scale[i] = max(0.0, (disp - rest) / disp)
-        else:
-            deficit = -b
-            if i == topo.root_island:
-                grid = min(deficit, cfg.substation_capacity_kw)
-                deficit -= grid
-            if deficit > _EPS:
-                order = topo.shed_order[i]
-                loads = load[order]
-                before = np.cumsum(loads) - loads
-                s = np.clip(deficit - before, 0.0, loads)
-                shed[order] = s
-                deficit -= s.sum()
-                if deficit > _EPS and ch_isl[i] > 0:
-                    charge_scale[i] = max(0.0, (ch_isl[i] - deficit) / ch_isl[i])
+    shed[order] = s
+    deficit = deficit - np.bincount(order_island, s, minlength=k)
+    charge_scale = np.ones(k)
+    low = (deficit > _EPS) & (ch_isl > 0)
+    charge_scale[low] = np.maximum(0.0, (ch_isl[low] - deficit[low]) / ch_isl[low])
     gt = gt * dispatch_scale[isl[inst.gt_bus]]
     pd = pd_c * dispatch_scale[s_isl]
     pc = pc_c * charge_scale[s_isl]
@@ -215,18 +219,15 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
 
     # 4. LinDistFlow.
     n = inst.feeder.n_bus
-    inj = np.zeros(n)
+    # Nodal injections; np.bincount sums repeated buses like np.add.at, much faster.
+    inj = (np.bincount(inst.gt_bus, gt, minlength=n) + np.bincount(inst.dg_bus, dg_used, minlength=n)
+           + np.bincount(sbus, pd - pc, minlength=n))
     inj[0] += grid
-    np.add.at(inj, inst.gt_bus, gt)
-    np.add.at(inj, inst.dg_bus, dg_used)
-    np.add.at(inj, sbus, pd - pc)
     net_load = served - inj
     flow = topo.subtree @ net_load
-    with np.errstate(divide="ignore", invalid="ignore"):
-        q_served = np.where(load > 0, loadq * served / np.where(load > 0, load, 1.0), 0.0)
+    q_served = served * inst.load_q_ratio  # loads keep their power factor when shed
     q_isl = np.bincount(isl, q_served, minlength=k)
-    q_net = q_served.copy()
-    np.subtract.at(q_net, topo.reference, q_isl)
+    q_net = q_served - np.bincount(topo.reference, q_isl, minlength=n)
     flow_q = topo.subtree @ q_net
     fd = inst.feeder
     drop = topo.path @ (2.0 * (fd.r_ohm * flow + fd.x_ohm * flow_q) / (1000.0 * fd.vn_kv**2))
@@ -239,22 +240,22 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     imbalance = np.bincount(isl, inj - served, minlength=k)  # charging is inside inj as −pc
 
     # 5. Cost of the hour (the paper's lower-level objective, one t, one z).
-    throughput = pc + pd
-    kind = sto.kind
+    # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS) in one bincount.
+    loss = np.bincount(sto.kind, sto.loss_per_kwh * (pc + pd), minlength=3)
     costs = {
         "load_shedding": float(inst.shed_penalty @ shed),
         "dg_curtailment": float(cfg.dg_curtail_penalty_per_kwh * dg_curt.sum()),
         "grid_purchase": float(inst.price[t] * grid),
         "gt_fuel": float(inst.gt_cost @ gt),
-        "ev_rb_loss": float(sto.loss_per_kwh[kind == 0] @ throughput[kind == 0]),
-        "mess_loss": float(sto.loss_per_kwh[kind == 2] @ throughput[kind == 2]),
-        "sess_loss": float(sto.loss_per_kwh[kind == 1] @ throughput[kind == 1]),
+        "ev_rb_loss": float(loss[0]),
+        "mess_loss": float(loss[2]),
+        "sess_loss": float(loss[1]),
         "network_loss": float(cfg.flow_cost_per_kwh * np.abs(flow).sum()),
     }
 
     # Energy update, E_{t+1} = E_t + η P^c Δt − P^d Δt / η.
-    state.energy_kwh = np.clip(e + sto.efficiency * pc - pd / sto.efficiency,
-                               sto.energy_min_kwh, sto.energy_max_kwh)
+    state.energy_kwh = np.minimum(np.maximum(e + sto.efficiency * pc - pd / sto.efficiency,
+                                             sto.energy_min_kwh), sto.energy_max_kwh)
     state.t = t + 1
     return StepOutcome(load_kw=load, shed_kw=shed, storage_kw=pd - pc, storage_bus=bus, gt_kw=gt,
                        dg_used_kw=dg_used, dg_curtailed_kw=dg_curt, grid_kw=float(grid),

@@ -216,7 +216,7 @@ class GridResilienceEnv(gym.Env):
             load_tab[t] / self._load_scale, connected, in_service, dg_tab[t] / self._dg_scale,
             st.energy_kwh / self._e_scale, site_onehot.ravel(), to_arrival, moves_left,
         ]).astype(np.float32)
-        return np.clip(obs, 0.0, 1.0)
+        return np.minimum(np.maximum(obs, 0.0), 1.0)
 
 
 _TOTAL_KEYS = ("energy_demand_kwh", "energy_not_served_kwh", "critical_energy_not_served_kwh", "voltage_violation_bus_hours", "line_overload_hours", "total_cost", "grid_import_kwh", "dg_curtailed_kwh", *tuple(f"cost_{k}" for k in dynamics.COST_KEYS))

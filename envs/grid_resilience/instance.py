@@ -145,6 +145,16 @@ class Topology:
     reference: np.ndarray  # (K,) bus that holds voltage (1 p.u.) and supplies Q in each island
     shed_order: tuple[np.ndarray, ...]  # per island: buses, cheapest δ_n first
 
+    @cached_property
+    def shed_sequence(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``shed_order`` flattened for the vectorised balance in ``dynamics.step``:
+        (buses island by island, island of each entry, index of each island's first
+        entry)."""
+        order = np.concatenate(self.shed_order).astype(np.int64)
+        island = np.concatenate([np.full(len(o), i, dtype=np.int64) for i, o in enumerate(self.shed_order)])
+        start = np.cumsum([0] + [len(o) for o in self.shed_order[:-1]]).astype(np.int64)
+        return order, island, start
+
 
 def build_topology(feeder: Feeder, in_service: np.ndarray, priority: np.ndarray | None = None,
                    grid_forming_buses: tuple[int, ...] = ()) -> Topology:
@@ -324,6 +334,12 @@ class GridResilienceInstance:
         """(T, J) forecast PV output P^G,f of scenario z."""
         s = self.scenarios[z]
         return s.pv_factor * self.pv_shape[: self.horizon, None] * self.dg_capacity_kw[None, :]
+
+    @cached_property
+    def load_q_ratio(self) -> np.ndarray:
+        """(N,) Q/P of each bus's load (0 where it has no active load)."""
+        p, q = self.feeder.peak_p_kw, self.feeder.peak_q_kvar
+        return np.divide(q, p, out=np.zeros_like(q), where=p > 0)
 
     @cached_property
     def scenario_tables(self) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...]:
