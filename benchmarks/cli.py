@@ -4,6 +4,7 @@
     swapgym reproduce <problem>|all [--seeds 0-9] [--out docs]
     swapgym perf [--seconds 2] [--env NAME ...] [--solvers] [--record benchmarks/RESULTS.md]
     swapgym train / evaluate / sweep   (learned agents; see ``swapgym train --help``)
+    swapgym train-forecaster / evaluate-forecaster   (the LSTM arrival forecaster)
 """
 
 from __future__ import annotations
@@ -98,6 +99,13 @@ def cmd_perf(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecaster(args: argparse.Namespace) -> int:
+    from swapgym.baselines.forecasting import lstm
+
+    lstm.main([args.command.removesuffix("-forecaster"), *args.rest])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="swapgym", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -128,6 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "(e.g. benchmarks/RESULTS.md) with this run")
     p.set_defaults(func=cmd_perf)
 
+    for verb, what in (("train", "train the LSTM arrival forecaster on the shipped data "
+                                  "(chronological split, early stopping; --out DIR, --epochs, ...)"),
+                       ("evaluate", "RMSE/MAE of a saved LSTM forecaster on the test period "
+                                    "(--path STEM; default: the shipped model)")):
+        f = sub.add_parser(f"{verb}-forecaster", help=what, add_help=False)
+        f.add_argument("rest", nargs=argparse.REMAINDER)
+        f.set_defaults(func=cmd_forecaster)
+
     try:
         extra = importlib.import_module("swapgym.train.cli")
         extra.add_commands(sub)
@@ -137,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("train-forecaster", "evaluate-forecaster"):
+        # handed over whole (options included) to the forecaster's own parser
+        return cmd_forecaster(argparse.Namespace(command=argv[0], rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

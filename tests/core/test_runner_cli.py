@@ -128,3 +128,9 @@ def test_update_section_replaces_only_its_section(tmp_path):
     assert "new table" in text and "old" not in text and "keep me" in text
     update_section(path, "## Other", "added")
     assert path.read_text().rstrip().endswith("added")
+
+
+def test_cli_evaluate_forecaster_reports_errors_of_the_shipped_lstm(capsys):
+    assert main(["evaluate-forecaster"]) == 0
+    out = capsys.readouterr().out
+    assert "rmse" in out.lower() and "mae" in out.lower()
