@@ -1,5 +1,6 @@
 """``swapgym reproduce expressway``: the paper's Table 3 (PPC/BDC per station, M1/M2/M3)
-and Table 4 (released EVs) next to ours, with the exact optimum on the same instance."""
+and Table 4 (released EVs) next to ours, with the day optimum of each setting on the same
+instances (HiGHS, time-limited: every time-out is flagged and its MIP gap shown)."""
 
 from __future__ import annotations
 
@@ -11,141 +12,161 @@ import gymnasium as gym
 import numpy as np
 
 import swapgym  # noqa: F401
-from swapgym.baselines.expressway import OraclePolicy, PSOPolicy, solve_milp
-from swapgym.envs.expressway import dynamics
+from swapgym.baselines.expressway import ORACLE_TIME_LIMIT_S, OraclePolicy, PSOPolicy, solve_milp
+from swapgym.envs.expressway import ActionLayout, dynamics
 
 ENV_ID = "swapgym/Expressway-v0"
+# Wall-clock limit of each exact solve in the reproduction (the benchmark's oracle uses
+# ORACLE_TIME_LIMIT_S); M1 is proven optimal in < 1 s, M2/M3 usually stop at the limit.
+EXACT_TIME_LIMIT_S = 10.0
 # Table 3 of the paper (×10² $): PPC, BDC per BSS and totals.
 PAPER_TABLE3 = {
     "M1": {"ppc": (32.22, 11.93, 9.19), "bdc": (47.85, 15.69, 17.86), "total": 134.74},
     "M2": {"ppc": (32.22, 11.93, 9.18), "bdc": (47.85, 15.69, 17.87), "total": 134.73},
     "M3": {"ppc": (30.80, 11.97, 9.99), "bdc": (44.03, 15.80, 18.28), "total": 130.88},
 }
+SETTINGS = {"M1": (False, False), "M2": (True, False), "M3": (True, True)}
 
 
-def _run(policy, seed: int):
+def _run_pso(name: str, seed: int):
+    """One day of the paper's method; returns (episode metrics, released EVs, final info)."""
+    b2b, release = SETTINGS[name]
     env = gym.make(ENV_ID)
     env.reset(seed=seed)
+    policy = PSOPolicy(b2b, release)
     policy.reset(env)
     done, info, releases = False, {}, []
     while not done:
         t = env.unwrapped.state.t
         _, _, done, _, info = env.step(policy.predict(None)[0])
-        res = env.unwrapped._history[-1]
+        res = env.unwrapped.history[-1]
         for m, k in enumerate(res.release_by_class):
-            releases += [(t, env.unwrapped.config.release_soc_choices[m])] * int(k)
-    return info["episode_metrics"], releases
+            releases += [(t, env.unwrapped.config.release_soc_choices[m], int(res.released))] * int(k)
+    return info["episode_metrics"], releases, info
+
+
+def _replay(plan, seed: int) -> dict[str, float]:
+    """Episode metrics of an exact plan played in the env (checks it is executable)."""
+    env = gym.make(ENV_ID)
+    env.reset(seed=seed)
+    lay = ActionLayout(env.unwrapped.config)
+    info = {}
+    for t in range(env.unwrapped.config.horizon_h):
+        _, _, _, _, info = env.step(lay.encode(plan.moves[t], plan.dispatch[t], plan.release[t]))
+    return info["episode_metrics"]
 
 
 def reproduce(out_dir: pathlib.Path, seeds: Sequence[int]) -> str:
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = {}
-    for name, pol in (("M1", lambda: PSOPolicy(False, False)), ("M2", lambda: PSOPolicy(True, False)),
-                      ("M3", lambda: PSOPolicy(True, True))):
-        rows[name] = [_run(pol(), s) for s in seeds]
-    exact = {}
-    for name, (b2b, rel) in (("M1", (False, False)), ("M2", (True, False)), ("M3", (True, True))):
-        exact[name] = []
-        for s in seeds:
-            env = gym.make(ENV_ID)
-            env.reset(seed=s)
-            exact[name].append(solve_milp(env.unwrapped.instance, b2b, rel, time_limit_s=10.0))
-    lines = ["# Expressway (Zeng et al. 2023) — reproduction", "",
-             f"Seeds {list(seeds)}; our instance: Table 2 parameters, TOU prices and arrival "
-             "profile of `ExpresswayConfig` (the paper's Fig. 4 is not in the text).", "",
-             "## Table 3 — cost per station (paper ×10² $, ours $ mean over seeds)", "",
-             "| method | paper PPC (BSS1/2/3) | paper BDC | paper total | ours PPC (BSS1/2/3) "
-             "| ours BDC | ours total cost | exact optimum (same setting) | PSO gap to exact |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    seeds = list(seeds)
+    pso = {name: [_run_pso(name, s) for s in seeds] for name in SETTINGS}
+    exact = {name: [] for name in SETTINGS}
+    for s in seeds:
+        env = gym.make(ENV_ID)
+        env.reset(seed=s)
+        inst = env.unwrapped.instance
+        m1 = solve_milp(inst, False, False, EXACT_TIME_LIMIT_S, warm_start=None)
+        exact["M1"].append(m1)
+        for name in ("M2", "M3"):
+            exact[name].append(solve_milp(inst, *SETTINGS[name], EXACT_TIME_LIMIT_S, warm_start=m1))
+    c = gym.make(ENV_ID).unwrapped.config
+    lines = [
+        "## Expressway (Zeng et al. 2023): M1/M2/M3 and the day optimum", "",
+        f"Seeds {seeds}, one day each. Instance: Table 2 parameters; grid price of "
+        f"{c.price_date} from the shipped SMARD day-ahead data (EUR/MWh ÷ 1000, read as "
+        "$/kWh; the paper's Fig. 4 prices are not in the text); the documented arrival "
+        "profile of `ExpresswayConfig`. Ours in $ per day (mean over seeds), the paper's "
+        "in ×10² $.", "",
+        "### Table 3: cost per station", "",
+        "| method | paper PPC (BSS1/2/3) | paper BDC | paper total | ours PPC (BSS1/2/3) "
+        "| ours BDC | ours total (PSO) | exact (same setting) | exact MIP gap | PSO above exact |",
+        "|---|---|---|---|---|---|---|---|---|---|"]
     totals = {}
-    for name in ("M1", "M2", "M3"):
-        ms = [m for m, _ in rows[name]]
+    for name in SETTINGS:
+        ms = [m for m, _, _ in pso[name]]
         ppc = [np.mean([m[f"ppc_usd_bss{n}"] for m in ms]) for n in (1, 2, 3)]
         bdc = [np.mean([m[f"bdc_usd_bss{n}"] for m in ms]) for n in (1, 2, 3)]
         tot = float(np.mean([m["total_cost_usd"] for m in ms]))
-        ex = float(np.mean([p.objective for p in exact[name]]))
+        plans = exact[name]
+        ex = float(np.mean([p.objective for p in plans]))
+        gap = max(p.mip_gap for p in plans)
+        flag = "" if all(p.optimal for p in plans) else (
+            f" (time limit {EXACT_TIME_LIMIT_S:g} s hit on {sum(not p.optimal for p in plans)}"
+            f"/{len(plans)})")
+        if name != "M1" and any(p.from_warm_start for p in plans):
+            flag += (f" (no better plan than the M1 warm start on "
+                     f"{sum(p.from_warm_start for p in plans)}/{len(plans)})")
         totals[name] = (tot, ex)
         p = PAPER_TABLE3[name]
         lines.append(
             f"| {name} | {'/'.join(f'{v:.2f}' for v in p['ppc'])} | "
             f"{'/'.join(f'{v:.2f}' for v in p['bdc'])} | {p['total']:.2f} | "
             f"{'/'.join(f'{v:.1f}' for v in ppc)} | {'/'.join(f'{v:.3f}' for v in bdc)} | "
-            f"{tot:.1f} | {ex:.1f} | {100 * (tot - ex) / ex:+.1f} % |")
+            f"{tot:.1f} | {ex:.1f} | ≤ {100 * gap:.2f} %{flag} | {100 * (tot - ex) / ex:+.1f} % |")
+    # every exact plan replays to its objective in the env (the MILP is the env's model)
+    worst = max(abs(_replay(p, s)["total_cost_usd"] - p.objective)
+                for name in SETTINGS for p, s in zip(exact[name], seeds))
     (m1, e1), (m2, e2), (m3, e3) = totals["M1"], totals["M2"], totals["M3"]
-    lines += ["", "## Ordering M3 < M2 ≤ M1", "",
-              f"* PSO (paper's method): M1 {m1:.1f}, M2 {m2:.1f}, M3 {m3:.1f} → "
-              f"{'holds' if m3 < m2 <= m1 + 1e-9 else 'does NOT hold'}.",
-              f"* Exact optimum per setting: M1 {e1:.1f}, M2 {e2:.1f}, M3 {e3:.1f} → "
-              f"{'holds' if e3 <= e2 <= e1 + 1e-9 else 'does NOT hold'} (feasible sets are "
-              "nested, so it must hold up to the MIP gap).", "",
-              "Why the PSO ordering can fail: the rolling PSO optimises one hour with a "
-              "look-ahead value of the stock, at small swarm sizes (10×12); extra decision "
-              "variables (B2B, release) enlarge the search space faster than the swarm explores "
-              "it. The exact optimum shows the value B2B and release actually have on this "
-              "instance.", "",
-              "## Contradictions with the paper", "",
-              "* Magnitude: with Table 2's α1, α2 and per-battery powers ≤ 12 kW, eq. (11) "
-              "gives cents of BDC per day, not the ×10³ $ of Table 3; Table 3's BDC is only "
-              "reached if eq. (11) is applied to a whole station's power (≈ 150 kW). We "
-              "implement eq. (11) per battery as written and report what it gives.",
-              "* ST_b: Table 2 prints 0.80, eq. (13) defines ST_b = SOC_max − SOC_dev = 0.75; "
-              "we use 0.75.",
-              "* Table 3 PPC of ≈3.2×10³ $/day at one 40-battery station exceeds what 40 "
-              "batteries at ≤ 7 kW can draw in a day at any plausible price; our numbers "
-              "are per our price profile.", ""]
-    # Table 4: released EVs of M3 on the first seed, with eq. (19) marginal saving.
-    _, rel = rows["M3"][0]
-    lines += [f"## Table 4 — released EVs (M3, seed {seeds[0]})", "",
-              "| EV | hour | SOC_m | SOC taken | ΔQ (kWh) | R_u' = λ·R_u ($, eq. 18–19) |",
-              "|---|---|---|---|---|---|"]
+    per_seed = [tuple(pso[n][i][0]["total_cost_usd"] for n in SETTINGS) for i in range(len(seeds))]
+    holds = sum(a3 < a2 <= a1 for a1, a2, a3 in per_seed)
+    b2b_wins = sum(a2 < a1 for a1, a2, _ in per_seed)
+    rel_wins = sum(a3 < a2 for _, a2, a3 in per_seed)
+    lines += [
+        "", f"Exact plans replayed in the env: largest |replayed − MILP objective| = {worst:.1e} $.",
+        "", "### Ordering M3 < M2 ≤ M1", "",
+        f"* PSO (paper's method, 10 particles × 12 iterations per hour): M1 {m1:.1f}, M2 {m2:.1f}, "
+        f"M3 {m3:.1f} on the mean → {'holds' if m3 < m2 <= m1 else 'does NOT hold'}; per seed "
+        f"it holds on {holds}/{len(seeds)} "
+        f"({'; '.join(f's{s}: ' + '/'.join(f'{v:.1f}' for v in row) for s, row in zip(seeds, per_seed))}).",
+        f"* Exact per setting: M1 {e1:.1f}, M2 {e2:.1f}, M3 {e3:.1f} → "
+        f"{'holds' if e3 <= e2 <= e1 + 1e-9 else 'does NOT hold'} (the feasible sets are nested "
+        "and M2/M3 start from the M1 optimum, so it must hold).", "",
+        "The rolling PSO sees one hour at a time; what decides its quality is the look-ahead "
+        "value of the stock and the initial particles (see `baselines/expressway.py`): a "
+        "per-battery cost-to-go, an energy liability for released EVs, a readiness term "
+        "projected onto the nearest stations, donors taken from above the swap-ready level "
+        f"and particles seeded from the previous hour. M2 < M1 on {b2b_wins}/{len(seeds)} "
+        "seeds (B2B lets batteries charged at night feed others in the peaks); M3 < M2 on "
+        f"{rel_wins}/{len(seeds)}: in the exact optimum release saves {100 * (e2 - e3) / e2:.2f} % "
+        "of the day, less than the PSO's seed-to-seed noise. The distance to the exact "
+        "optimum is mostly timing — the hourly PSO buys energy in the morning peak to make "
+        "batteries ready that the day plan charged at night — plus some EVs sent to far "
+        "stations (8 kWh more to recharge per 80 km) and a larger end-of-day shortfall.",
+        "", "### Contradictions with the paper", "",
+        "* Magnitude: with Table 2's α1, α2 and per-battery powers ≤ 12 kW, eq. (11) "
+        "gives cents of BDC per day, not the ×10³ $ of Table 3; Table 3's BDC is only "
+        "reached if eq. (11) is applied to a whole station's power (≈ 150 kW). We "
+        "implement eq. (11) per battery as written and report what it gives.",
+        "* ST_b: Table 2 prints 0.80, eq. (13) defines ST_b = SOC_max − SOC_dev = 0.75; "
+        "we use 0.75.",
+        "* Table 3 PPC of ≈3.2×10³ $/day at one 40-battery station exceeds what 40 "
+        "batteries at ≤ 7 kW can draw in a day at any plausible price; our PPC is per the "
+        "SMARD day.", ""]
+    # Table 4: released EVs of M3 on the first seed; R_u from eq. (19) computed by the env
+    _, rel, info = pso["M3"][0]
+    saving = info["release_saving_usd_per_hour"]
     env = gym.make(ENV_ID)
     env.reset(seed=seeds[0])
     inst = env.unwrapped.instance
-    c = inst.config
     take = dynamics.release_take_level(inst)
     soc_take = c.soc_min + take * c.soc_step
-    rewards = _release_rewards(seeds[0])
-    for i, (t, soc) in enumerate(rel[:10]):
-        rwd = rewards.get(t, float("nan"))
+    lines += [f"### Table 4: released EVs (M3 PSO, seed {seeds[0]})", "",
+              "| EV | hour | SOC_m | SOC taken | ΔQ (kWh) | R_u' = λ·R_BSS / EVs that hour ($, eqs. 18–19) |",
+              "|---|---|---|---|---|---|"]
+    for i, (t, soc, n_hour) in enumerate(rel[:10]):
+        pay = c.lambda_release * saving[t] / max(n_hour, 1)
         lines.append(f"| EV{i + 1} | {t} | {soc:.2f} | {soc_take:.2f} | "
-                     f"{(soc - soc_take) * c.battery_kwh:.1f} | {rwd:.2f} |")
-    lines += ["", "R_u is eq. (19) per hour: the day cost replayed without that hour's releases "
-              "(all other decisions unchanged) minus the day cost with them, times λ, split "
-              "evenly over the hour's released EVs.", ""]
+                     f"{(soc - soc_take) * c.battery_kwh:.1f} | {pay:.2f} |")
+    if not rel:
+        lines.append("| – | no EV released | | | | |")
+    lines += ["", "R_BSS is eq. (19) per hour, as the env reports it at the episode end "
+              "(`info[\"release_saving_usd_per_hour\"]`): the day replayed without that "
+              "hour's releases (all other actions unchanged) minus the day as played. The "
+              "paper's R_u' are 2–15 $; ours can be negative when a release did not pay off "
+              "(eq. 18 asks R_BSS > 0; the PSO's look-ahead only estimates it).", ""]
     _plot(out_dir, totals)
     return "\n".join(lines)
-
-
-def _release_rewards(seed: int) -> dict[int, float]:
-    env = gym.make(ENV_ID)
-    env.reset(seed=seed)
-    pol = PSOPolicy(True, True)
-    pol.reset(env)
-    actions = []
-    done = False
-    while not done:
-        a = pol.predict(None)[0]
-        actions.append(a)
-        _, _, done, _, _ = env.step(a)
-    u = env.unwrapped
-    base = sum(r.cost for r in u._history)
-    out = {}
-    lay = u.layout
-    for t, res in enumerate(u._history):
-        if res.released == 0:
-            continue
-        e2 = gym.make(ENV_ID)
-        e2.reset(seed=seed)
-        cost = 0.0
-        for k, a in enumerate(actions):
-            m, d, r = lay.decode(a)
-            if k == t:
-                r = np.zeros_like(r)
-            _, rew, _, _, _ = e2.step(lay.encode(m, d, r))
-            cost -= rew
-        out[t] = u.config.lambda_release * (cost - base) / res.released
-    return out
 
 
 def _plot(out_dir: pathlib.Path, totals) -> None:
@@ -163,12 +184,14 @@ def _plot(out_dir: pathlib.Path, totals) -> None:
 
 
 def solver_timings() -> dict[str, float]:
+    """Seconds of the exact day solves on seed 0: M1 (proven optimal) and the oracle's M3
+    setting (stops at ``ORACLE_TIME_LIMIT_S``; includes its M1 warm start)."""
     env = gym.make(ENV_ID)
     env.reset(seed=0)
     out = {}
     for name, (b2b, rel) in (("milp_m1", (False, False)), ("milp_m3", (True, True))):
         t0 = time.perf_counter()
-        solve_milp(env.unwrapped.instance, b2b, rel, time_limit_s=10.0)
+        solve_milp(env.unwrapped.instance, b2b, rel, time_limit_s=ORACLE_TIME_LIMIT_S)
         out[name] = time.perf_counter() - t0
     return out
 

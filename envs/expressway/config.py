@@ -7,9 +7,15 @@ method on expressways for EV energy supplement", Front. Energy Res. 11:1213883
 Where the paper is silent (its Figure 4 — hourly grid price and EV arrivals — is not in
 the text) the defaults are our documented choices:
 
-* ``price_per_kwh``: a three-tier time-of-use day (valley 00–08 h, peaks 10–12 h and
-  14–19 h, flat otherwise). Swap it for the shipped real prices
-  (``swapgym.envs.core.timeseries``) by passing a 24-tuple.
+* Grid price: by default a real day, 2018-10-18 (a Thursday with the morning and evening
+  peaks the text describes), from the shipped SMARD German day-ahead prices
+  (``swapgym.envs.core.timeseries.shipped_prices``; ``envs/data/README.md``), EUR/MWh
+  divided by 1000 and used as $/kWh without currency conversion (0.049–0.084 that day).
+  ``price_source="smard"`` with ``price_date`` picks another day (``horizon_h`` hours from
+  its 00:00 CET; real days may have negative prices); ``price_source="tou"`` is a
+  documented three-tier time-of-use day (valley 00–08 h, peaks 10–12 h and 14–19 h, flat
+  otherwise; 0.05/0.10/0.16 $/kWh, 24 h); an explicit ``price_per_kwh`` tuple overrides
+  both. ``hourly_price_per_kwh`` is the resolved series.
 * ``arrival_rate_per_h``: mean EVs per hour requesting energy (Poisson), with the morning
   and evening peaks the text describes (≈ 150 EVs a day).
 * ``release_candidates_per_h``: mean EVs per hour passing the release station with a
@@ -37,10 +43,12 @@ the text) the defaults are our documented choices:
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from swapgym.envs.core.config import (
     check_array,
+    check_choice,
     check_int,
     check_less,
     check_nonnegative,
@@ -75,6 +83,10 @@ class ExpresswayConfig:
     init_soc_choices: initial battery SOC (0.2…0.8, SOC_b). release_station: the BSS
     where EVs release (the paper's BSS1). max_arrivals_per_class: cap on EVs per SOC
     class and hour (sizes the action space). max_release_per_class: likewise for releases.
+    price_source / price_date / price_per_kwh: the grid price (module docstring).
+    release_counterfactual: at the episode end, replay the day without each hour's
+    releases to get eq. (19)'s saving and the eq. (18) payments (``info``); False skips
+    the replay (≈ 1 extra day per release hour) when only the reward matters, e.g. training.
     """
 
     n_stations: int = 3
@@ -100,7 +112,9 @@ class ExpresswayConfig:
     ev_soc_choices: tuple[float, ...] = (0.3, 0.4)
     release_soc_choices: tuple[float, ...] = (0.7, 0.8)
     init_soc_choices: tuple[float, ...] = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
-    price_per_kwh: tuple[float, ...] = field(default=TOU_PRICE_PER_KWH)
+    price_source: str = "smard"
+    price_date: str = "2018-10-18"
+    price_per_kwh: tuple[float, ...] | None = None
     arrival_rate_per_h: tuple[float, ...] = field(default=ARRIVAL_RATE_PER_H)
     release_candidates_per_h: float = 2.0
     release_station: int = 0
@@ -108,7 +122,8 @@ class ExpresswayConfig:
     max_release_per_class: int = 6
     unserved_penalty_usd: float = 20.0
     terminal_soc: float = 0.75
-    terminal_price_per_kwh: float | None = None  # None: 1.5 × max(price_per_kwh)
+    terminal_price_per_kwh: float | None = None  # None: 1.5 × max(hourly_price_per_kwh)
+    release_counterfactual: bool = True
 
     def __post_init__(self) -> None:
         check_int("n_stations", self.n_stations, minimum=1)
@@ -143,7 +158,15 @@ class ExpresswayConfig:
                 check_range(name, v, self.soc_min, self.soc_max)
                 if not _on_grid(v - self.soc_min, self.soc_step):
                     raise ValueError(f"{name}: {v} is not on the soc_step grid")
-        check_array("price_per_kwh", self.price_per_kwh, nonnegative=True, length=self.horizon_h)
+        check_choice("price_source", self.price_source, ("smard", "tou"))
+        if self.price_per_kwh is not None:
+            object.__setattr__(self, "price_per_kwh", tuple(float(p) for p in self.price_per_kwh))
+            check_array("price_per_kwh", self.price_per_kwh, nonnegative=True, length=self.horizon_h)
+        elif self.price_source == "tou" and self.horizon_h != len(TOU_PRICE_PER_KWH):
+            raise ValueError(f"price_source: 'tou' is a 24 h profile, horizon_h is {self.horizon_h}; "
+                             "pass price_per_kwh")
+        elif self.price_source == "smard":
+            _smard_hours(self.price_date, self.horizon_h)  # raises ValueError naming price_date
         check_array("arrival_rate_per_h", self.arrival_rate_per_h, nonnegative=True,
                     length=self.horizon_h)
         check_nonnegative("release_candidates_per_h", self.release_candidates_per_h)
@@ -153,6 +176,9 @@ class ExpresswayConfig:
         check_int("max_arrivals_per_class", self.max_arrivals_per_class, minimum=1)
         check_int("max_release_per_class", self.max_release_per_class, minimum=0)
         check_nonnegative("unserved_penalty_usd", self.unserved_penalty_usd)
+        if not isinstance(self.release_counterfactual, bool):
+            raise ValueError(f"release_counterfactual: expected True or False, got "
+                             f"{self.release_counterfactual!r}")
         check_range("terminal_soc", self.terminal_soc, self.soc_min, self.soc_max)
         if self.terminal_price_per_kwh is not None:
             check_nonnegative("terminal_price_per_kwh", self.terminal_price_per_kwh)
@@ -190,7 +216,17 @@ class ExpresswayConfig:
     def terminal_price(self) -> float:
         if self.terminal_price_per_kwh is not None:
             return float(self.terminal_price_per_kwh)
-        return 1.5 * max(self.price_per_kwh)
+        return 1.5 * max(self.hourly_price_per_kwh)
+
+    @property
+    def hourly_price_per_kwh(self) -> tuple[float, ...]:
+        """The grid price of each hour ($/kWh): ``price_per_kwh`` if given, else the
+        ``price_source`` day (see the module docstring)."""
+        if self.price_per_kwh is not None:
+            return self.price_per_kwh
+        if self.price_source == "tou":
+            return TOU_PRICE_PER_KWH
+        return _smard_hours(self.price_date, self.horizon_h)
 
     def level_of(self, soc: float) -> int:
         return round((soc - self.soc_min) / self.soc_step)
@@ -203,3 +239,28 @@ class ExpresswayConfig:
 def _on_grid(x: float, step: float) -> bool:
     q = x / step
     return abs(q - round(q)) < 1e-6
+
+
+@functools.lru_cache(maxsize=64)
+def _smard_hours(date: str, hours: int) -> tuple[float, ...]:
+    """``hours`` SMARD day-ahead prices from ``date`` 00:00 CET, EUR/MWh / 1000."""
+    import numpy as np
+
+    series = _smard_series()
+    try:
+        day = np.datetime64(str(date), "D")
+    except ValueError:
+        raise ValueError(f"price_date: not an ISO date (YYYY-MM-DD): {date!r}") from None
+    first = np.datetime64(series.start[:10], "D")
+    start = int((day - first) / np.timedelta64(1, "h"))
+    if start < 0 or start + hours > len(series.values):
+        raise ValueError(f"price_date: {date} + {hours} h is outside the shipped SMARD data "
+                         f"({series.start[:10]} .. {len(series.values) // 24} days)")
+    return tuple(float(v) / 1000.0 for v in series.values[start:start + hours])
+
+
+@functools.lru_cache(maxsize=1)
+def _smard_series():
+    from swapgym.envs.core.timeseries import shipped_prices
+
+    return shipped_prices()

@@ -58,7 +58,16 @@ class CostTables:
     move_cost: np.ndarray
     storage_cost: np.ndarray
     drive_cost: np.ndarray
-    drive_cost_release: np.ndarray
+    drive_cost_release: float
+    # derived once so that ``step`` stays lean
+    feasible: np.ndarray = field(default=None, repr=False)      # (L, R) int 0/1
+    move_cost_0: np.ndarray = field(default=None, repr=False)   # (L, R) move_cost, 0 if inf
+    up: np.ndarray = field(default=None, repr=False)            # (R,) charge steps
+    down: np.ndarray = field(default=None, repr=False)          # (R,) donated steps
+    donor_col: int = -1
+    reach: np.ndarray = field(default=None, repr=False)         # (C, N_B) bool, eq. (8)
+    nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
+    arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
 
 
 def degradation_power_cost(config: ExpresswayConfig, power_kw: float) -> float:
@@ -94,7 +103,16 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     take = release_take_level(instance)
     soc_mid = c.soc_min + (take - c.drive_steps(gap) / 2) * c.soc_step
     drive_rel = gap / c.v_max_kmh * (c.alpha1 * p_drive ** c.beta1 + c.alpha2 * (1 - soc_mid) ** c.beta2)
-    return CostTables(r, move, storage, drive, float(drive_rel))
+    feasible = np.isfinite(move)
+    reach = reachable(instance)
+    donor = np.flatnonzero(r < 0)
+    return CostTables(
+        r, move, storage, drive, float(drive_rel),
+        feasible=feasible.astype(np.int64), move_cost_0=np.where(feasible, move, 0.0),
+        up=np.maximum(r, 0), down=np.maximum(-r, 0),
+        donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
+        nearest=np.argmax(reach, axis=1),
+        arrive_level=instance.ev_levels[:, None] - instance.drive_steps[None, :])
 
 
 def release_take_level(instance: ExpresswayInstance) -> int:
@@ -164,21 +182,23 @@ class HourResult:
 def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np.ndarray:
     """Executable moves: per (station, level) no more batteries than present (columns in
     order), none off the SOC range, and discharge ≤ charge energy per station (eq. 12)."""
-    moves = np.where(np.isfinite(tables.move_cost)[None], np.maximum(moves, 0), 0).astype(np.int64)
-    cum = np.cumsum(moves, axis=2)
-    cum = np.minimum(cum, counts[:, :, None])
-    moves = np.diff(cum, axis=2, prepend=0)
-    r = tables.rates
-    down = r < 0
-    if down.any():
-        charge = (moves[:, :, ~down] * r[~down]).sum(axis=(1, 2))
-        discharge = -(moves[:, :, down] * r[down]).sum(axis=(1, 2))
-        for n in np.flatnonzero(discharge > charge):
-            excess = discharge[n] - charge[n]
+    moves = np.asarray(moves, dtype=np.int64)
+    if moves.min(initial=0) < 0:
+        moves = np.maximum(moves, 0)
+    moves = moves * tables.feasible  # a new array: the caller's is never modified
+    if (moves.sum(axis=2) > counts).any():
+        cum = np.minimum(np.cumsum(moves, axis=2), counts[:, :, None])
+        moves = np.diff(cum, axis=2, prepend=0)
+    j = tables.donor_col
+    if j >= 0:
+        net = moves @ tables.rates  # (N, L) charged − donated steps
+        net = net.sum(axis=1)
+        for n in np.flatnonzero(net < 0):
+            excess = int(-net[n])
             # drop donors from the highest levels first (keep the lowest as donors)
             for lv in range(moves.shape[1] - 1, -1, -1):
-                d = min(excess, moves[n, lv, down].sum())
-                moves[n, lv, np.flatnonzero(down)[0]] -= d
+                d = min(excess, int(moves[n, lv, j]))
+                moves[n, lv, j] -= d
                 excess -= d
                 if excess == 0:
                     break
@@ -196,17 +216,21 @@ def apply_moves(counts: np.ndarray, moves: np.ndarray, r: np.ndarray) -> np.ndar
     return out
 
 
-def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray) -> np.ndarray:
+def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
+                   tables: CostTables | None = None) -> np.ndarray:
     """(C, N_B) executable dispatch: unreachable stations get none, requests are honoured
     station by station up to the class's arrivals, and EVs not dispatched anywhere go
     to the nearest station (station 0 is reachable by every class at the default)."""
     arrivals = instance.arrivals[t]
-    reach = reachable(instance)
-    d = np.where(reach, np.maximum(np.asarray(dispatch, dtype=np.int64), 0), 0)
-    cum = np.minimum(np.cumsum(d, axis=1), arrivals[:, None])
-    d = np.diff(cum, axis=1, prepend=0)
+    reach = reachable(instance) if tables is None else tables.reach
+    nearest = np.argmax(reach, axis=1) if tables is None else tables.nearest
+    d = np.where(reach, np.asarray(dispatch, dtype=np.int64), 0)
+    if d.min(initial=0) < 0:
+        d = np.maximum(d, 0)
+    if (d.sum(axis=1) > arrivals).any():
+        cum = np.minimum(np.cumsum(d, axis=1), arrivals[:, None])
+        d = np.diff(cum, axis=1, prepend=0)
     rest = arrivals - d.sum(axis=1)
-    nearest = np.argmax(reach, axis=1)
     d[np.arange(len(arrivals)), nearest] += rest
     return d
 
@@ -220,59 +244,77 @@ def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayStat
     price = instance.price_per_kwh[t]
     r = tables.rates
     counts = state.counts
+    n_st, n_lv = counts.shape
 
-    # 1. charging and B2B
-    moves = clamp_moves(counts, np.asarray(moves).reshape((*counts.shape, len(r))), tables)
-    up = np.where(r > 0, r, 0)
-    down = np.where(r < 0, -r, 0)
-    charged_steps = (moves * up).sum(axis=(1, 2))
-    donated_steps = (moves * down).sum(axis=(1, 2))
+    # 1. charging and B2B (eqs. 9–16)
+    moves = clamp_moves(counts, np.reshape(moves, (n_st, n_lv, len(r))), tables)
+    per_station = moves.sum(axis=1)                      # (N, R)
+    charged_steps = per_station @ tables.up
+    donated_steps = per_station @ tables.down
     grid_kwh = (charged_steps - donated_steps) * c.step_kwh
     after = apply_moves(counts, moves, r)
-    move_cost = np.where(moves > 0, moves * np.where(np.isfinite(tables.move_cost), tables.move_cost, 0.0), 0.0)
-    bdc = move_cost.sum(axis=(1, 2)) + after @ tables.storage_cost
+    bdc = (moves * tables.move_cost_0).sum(axis=(1, 2)) + after @ tables.storage_cost
     ppc = price * grid_kwh
 
-    # 2. swaps: released EVs from last hour first, then dispatched classes in order
-    disp = clamp_dispatch(instance, t, dispatch)
-    n_st, n_lv = counts.shape
+    # 2. swaps (eqs. 4–8, 17): released EVs from last hour first, then dispatched classes;
+    # EVs take the lowest swap-ready batteries
+    disp = clamp_dispatch(instance, t, dispatch, tables)
     served = np.zeros(n_st, dtype=np.int64)
     unserved = np.zeros(n_st, dtype=np.int64)
     ready_lv = c.ready_level
+    incoming_all = state.incoming
+    # plain Python ints below: the arrays are tiny and numpy's per-call overhead dominates
+    n_inc = incoming_all.sum(axis=1).tolist()
+    disp_l = disp.T.tolist()                       # (N, C)
+    arrive = tables.arrive_level.T.tolist()        # (N, C)
+    ready_avail = after[:, ready_lv:].sum(axis=1).tolist()
     for n in range(n_st):
-        demand = state.incoming[n].copy()
-        for ci, lev in enumerate(instance.ev_levels):
-            if disp[ci, n]:
-                demand[lev - instance.drive_steps[n]] += disp[ci, n]
-        want = int(demand.sum())
+        want = n_inc[n] + sum(disp_l[n])
         if want == 0:
             continue
-        ready = after[n, ready_lv:]
-        avail = int(ready.sum())
-        k = min(want, avail)
-        # lowest ready levels first
-        take = np.diff(np.minimum(np.cumsum(ready), k), prepend=0)
-        after[n, ready_lv:] -= take
-        if k < want:
-            # released EVs (incoming) are served before dispatched ones, in list order
-            order = np.concatenate([np.repeat(np.arange(n_lv), state.incoming[n]),
-                                    np.repeat(np.arange(n_lv), demand - state.incoming[n])])
-            returned = np.bincount(order[:k], minlength=n_lv)
+        row = after[n]
+        k = min(want, ready_avail[n])
+        left = k
+        lv = ready_lv
+        while left:
+            x = min(left, int(row[lv]))
+            row[lv] -= x
+            left -= x
+            lv += 1
+        if k == want:
+            if n_inc[n]:
+                row += incoming_all[n]
+            for lv, cnt in zip(arrive[n], disp_l[n]):
+                row[lv] += cnt
         else:
-            returned = demand
-        after[n] += returned
+            # released EVs (incoming) are served before dispatched ones, lowest level first
+            by_level = [0] * n_lv
+            for lv, cnt in zip(arrive[n], disp_l[n]):
+                by_level[lv] += cnt
+            left = k
+            for src in (incoming_all[n].tolist(), by_level):
+                for lv in range(n_lv):
+                    if not left:
+                        break
+                    x = min(left, src[lv])
+                    row[lv] += x
+                    left -= x
         served[n], unserved[n] = k, want - k
 
-    # 3. release at the release station
-    rel = np.zeros(len(instance.release_levels), dtype=np.int64)
-    incoming = np.zeros_like(state.incoming)
+    # 3. release at the release station (eqs. 18–22)
+    n_rel = len(instance.release_levels)
+    rel = np.zeros(n_rel, dtype=np.int64)
+    incoming = np.zeros_like(incoming_all)
     released_kwh = 0.0
     if c.n_stations > 1 and t < c.horizon_h - 1:
         rs = c.release_station
         lo = release_take_level(instance)
-        rel = np.minimum(np.maximum(np.asarray(release, dtype=np.int64), 0), instance.release_candidates[t])
-        cum = np.minimum(np.cumsum(rel), after[rs, lo])
-        rel = np.diff(cum, prepend=0)
+        want = np.minimum(np.maximum(np.asarray(release, dtype=np.int64), 0),
+                          instance.release_candidates[t])
+        left = int(after[rs, lo])
+        for m in range(n_rel):
+            rel[m] = min(left, int(want[m]))
+            left -= rel[m]
         total = int(rel.sum())
         if total:
             after[rs, lo] -= total
@@ -281,16 +323,17 @@ def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayStat
             gap_steps = c.drive_steps(c.station_km[rs + 1] - c.station_km[rs])
             incoming[rs + 1, lo - gap_steps] = total
 
-    bdc_driving = float((disp * tables.drive_cost).sum() + rel.sum() * tables.drive_cost_release)
+    n_released = int(rel.sum())
+    bdc_driving = float((disp * tables.drive_cost).sum() + n_released * tables.drive_cost_release)
+    n_unserved = int(unserved.sum())
     result = HourResult(
         ppc=ppc, bdc=bdc, grid_kwh=grid_kwh.astype(float), b2b_kwh=donated_steps * c.step_kwh * 1.0,
-        served=served, unserved=unserved, dispatched=disp.sum(axis=0), released=int(rel.sum()),
+        served=served, unserved=unserved, dispatched=disp.sum(axis=0), released=n_released,
         released_kwh=released_kwh, bdc_driving=bdc_driving,
-        unserved_penalty=float(unserved.sum() * c.unserved_penalty_usd),
+        unserved_penalty=float(n_unserved * c.unserved_penalty_usd),
         moves=moves, release_by_class=rel)
     new = ExpresswayState(t + 1, after, incoming, state.served_total + int(served.sum()),
-                          state.unserved_total + int(unserved.sum()),
-                          state.released_total + int(rel.sum()))
+                          state.unserved_total + n_unserved, state.released_total + n_released)
     if new.t >= c.horizon_h:
         short = terminal_shortfall_kwh(c, after)
         result.terminal_shortfall_kwh = short
@@ -302,3 +345,45 @@ def terminal_shortfall_kwh(config: ExpresswayConfig, counts: np.ndarray) -> floa
     """kWh needed to lift every battery to ``terminal_soc`` (eq. 13)."""
     gap = np.maximum(config.terminal_level - np.arange(config.n_levels), 0)
     return float((counts @ gap).sum() * config.step_kwh)
+
+
+def release_savings(instance: ExpresswayInstance, tables: CostTables,
+                    actions: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    played: list[tuple[ExpresswayState, HourResult]] | None = None) -> np.ndarray:
+    """(T,) R_BSS of eq. (19), per hour of release: the day's cost replayed with that
+    hour's releases removed (every other requested action unchanged, clamped as usual)
+    minus the day's cost with them ($). Zero in hours without releases. Eq. (18) pays the
+    released EVs λ·R_BSS in total; the paper requires R_BSS > 0, we report it as it comes
+    out (a release that does not pay off has R_BSS ≤ 0).
+
+    ``played[t]`` = (state at the start of hour t, the hour's result) as the day was played
+    (the env keeps them); without it the day is replayed first. Each counterfactual starts
+    at its hour, since earlier hours are unchanged.
+    """
+    if played is None:
+        played, state = [], initial_state(instance)
+        for moves, dispatch, release in actions:
+            new, res = step(instance, tables, state, moves, dispatch, release)
+            played.append((state, res))
+            state = new
+    costs = np.array([res.cost for _, res in played])
+    out = np.zeros(instance.config.horizon_h)
+    for t, (state, res) in enumerate(played):
+        if res.released == 0:
+            continue
+        total = 0.0
+        for k in range(t, len(actions)):
+            if k > t and k < len(played) and _same_stock(state, played[k][0]):
+                total += costs[k:].sum()  # back on the played path: the rest is identical
+                break
+            moves, dispatch, release = actions[k]
+            if k == t:
+                release = np.zeros_like(release)
+            state, r = step(instance, tables, state, moves, dispatch, release)
+            total += r.cost
+        out[t] = total - costs[t:].sum()
+    return out
+
+
+def _same_stock(a: ExpresswayState, b: ExpresswayState) -> bool:
+    return np.array_equal(a.counts, b.counts) and np.array_equal(a.incoming, b.incoming)

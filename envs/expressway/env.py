@@ -13,6 +13,10 @@ from swapgym.envs.expressway import dynamics
 from swapgym.envs.expressway.config import ExpresswayConfig
 from swapgym.envs.expressway.instance import ExpresswayInstance, generate
 
+# Reported by planners through ``ExpresswayEnv.note_metric``; 0 when nothing is reported.
+PLANNER_METRICS = {"planner_mip_gap": 0.0, "planner_time_limit_hit": 0.0,
+                   "planner_solve_time_s": 0.0}
+
 
 class ActionLayout:
     """Where each decision sits in the flat ``MultiDiscrete`` action.
@@ -84,19 +88,28 @@ class ExpresswayEnv(gym.Env):
     | arrivals | C | EVs requesting energy this hour per SOC class / max_arrivals_per_class |
     | candidates | M | high-SOC EVs that could release this hour / max_release_per_class |
     | hour | 1 | t / T |
-    | price | 1 | this hour's price / max price |
-    | future price | 1 | mean price of the remaining hours / max price |
+    | price | 1 | this hour's price / the day's max price (negative prices clip to 0) |
+    | future price | 1 | mean price of the remaining hours / the day's max price |
 
     ## Rewards
     Minus the hour's cost in $: power purchasing cost (PPC), station battery degradation
     (BDC, eq. 11/26), EVs' driving degradation (eq. 5), ``unserved_penalty_usd`` per EV
     left without a ready battery, and at the last hour the kWh below ``terminal_soc``
     priced at ``terminal_price_per_kwh`` (eq. 13). ``info["reward_breakdown"]`` splits it.
-    Payments to released EVs (λ·R_u, eq. 18) are transfers and are reported, not charged.
+    Payments to released EVs (λ·R_BSS, eq. 18) are transfers and are reported, not charged:
+    at the last step ``info["release_saving_usd_per_hour"]`` holds eq. (19)'s R_BSS of each
+    hour (the day replayed without that hour's releases minus the day as played) and
+    ``info["release_payment_usd_per_hour"]`` λ times it; ``episode_metrics`` sums them
+    (``release_counterfactual=False`` skips that replay and reports NaN).
+    A planner may report its solve via ``note_metric`` (the oracle's MIP gap, time-limit
+    hit and solve time: ``planner_*`` in the episode metrics, 0 otherwise).
 
     ## Starting State
     Battery SOC drawn per Table 2 (0.2 + round(6·rand)/10); arrivals Poisson on
     ``arrival_rate_per_h`` with SOC 0.3/0.4; release candidates Poisson with SOC 0.7/0.8.
+    Grid price: the SMARD German day-ahead price of 2018-10-18 by default (shipped data,
+    ``price_source``/``price_date``; ``price_source="tou"`` for the documented time-of-use
+    day; see ``ExpresswayConfig``), the same every episode.
 
     ## Episode End
     ``terminated`` after ``horizon_h`` hours (24).
@@ -123,15 +136,19 @@ class ExpresswayEnv(gym.Env):
         c = self.config
         self.layout = ActionLayout(c)
         self.action_space = gym.spaces.MultiDiscrete(self.layout.nvec)
+        self._action_shape = self.action_space.shape
+        self._nvec = self.layout.nvec
         n_obs = 2 * c.n_stations * c.n_levels + len(c.ev_soc_choices) + len(c.release_soc_choices) + 3
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(n_obs,), dtype=np.float32)
-        self._price_max = max(max(c.price_per_kwh), 1e-12)
-        prices = np.asarray(c.price_per_kwh, dtype=float)
-        self._future_price = np.array([prices[t:].mean() for t in range(c.horizon_h)] + [0.0])
+        self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
         self.instance: ExpresswayInstance | None = None
         self.state: dynamics.ExpresswayState | None = None
         self.tables: dynamics.CostTables | None = None
         self._history: list[dynamics.HourResult] = []
+        self._actions: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._starts: list[dynamics.ExpresswayState] = []  # state at the start of each hour
+        self._planner_metrics = dict(PLANNER_METRICS)
+        self._release_savings: np.ndarray | None = None
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -140,9 +157,15 @@ class ExpresswayEnv(gym.Env):
             self.instance = options["instance"]
         else:
             self.instance = generate(self.config, self.np_random)
+        if self.instance.price_per_kwh is not self._prices:
+            self._set_prices(self.instance.price_per_kwh)
         self.tables = dynamics.cost_tables(self.instance)
         self.state = dynamics.initial_state(self.instance)
         self._history = []
+        self._actions = []
+        self._starts = []
+        self._release_savings = None
+        self._planner_metrics = dict(PLANNER_METRICS)
         return self._obs(), {"hour": 0}
 
     def step(self, action):
@@ -151,7 +174,10 @@ class ExpresswayEnv(gym.Env):
         if self.state.t >= self.config.horizon_h:
             raise RuntimeError("step() after the episode ended; call reset()")
         a = np.asarray(action)
-        if a.shape != self.action_space.shape or not self.action_space.contains(a.astype(np.int64)):
+        # a cheap bounds test instead of MultiDiscrete.contains (which dominated ``step``)
+        if a.shape != self._action_shape or not (
+                np.issubdtype(a.dtype, np.integer) or np.array_equal(a, np.round(a))) or not (
+                (a >= 0).all() and (a < self._nvec).all()):
             raise ValueError(
                 f"action: expected a MultiDiscrete vector of shape {self.action_space.shape} with "
                 f"0 <= a[i] < nvec[i] (layout: moves {self.layout.moves_shape}, dispatch "
@@ -159,8 +185,11 @@ class ExpresswayEnv(gym.Env):
                 f"{a.shape}")
         moves, dispatch, release = self.layout.decode(a)
         hour = self.state.t
-        self.state, res = dynamics.step(self.instance, self.tables, self.state, moves, dispatch, release)
+        before = self.state
+        self.state, res = dynamics.step(self.instance, self.tables, before, moves, dispatch, release)
         self._history.append(res)
+        self._actions.append((moves.copy(), dispatch.copy(), release.copy()))
+        self._starts.append(before)
         terminated = self.state.t >= self.config.horizon_h
         breakdown = {
             "ppc": -float(res.ppc.sum()),
@@ -189,13 +218,14 @@ class ExpresswayEnv(gym.Env):
             "unserved": int(res.unserved.sum()),
             "released": res.released,
             "released_kwh": res.released_kwh,
-            # proxy for eq. (18): λ × grid purchase avoided at this hour's price
-            "release_payment_usd": self.config.lambda_release * res.released_kwh * price,
             "price_per_kwh": price,
             "reward_breakdown": breakdown,
         }
         if terminated:
             info["terminal_shortfall_kwh"] = res.terminal_shortfall_kwh
+            saving = self.release_savings()
+            info["release_saving_usd_per_hour"] = saving
+            info["release_payment_usd_per_hour"] = self.config.lambda_release * saving
             info["episode_metrics"] = self.episode_metrics()
         if self.render_mode == "rgb_array":
             pass  # rendered on demand
@@ -228,6 +258,12 @@ class ExpresswayEnv(gym.Env):
         return render_rgb(self.instance, self.state, self._history)
 
     # ------------------------------------------------------------------ helpers
+    def _set_prices(self, prices: np.ndarray) -> None:
+        # observation scaling: prices relative to the day's highest (clipped to [0, 1])
+        self._prices = prices
+        self._price_max = max(float(np.max(prices)), 1e-12)
+        self._future_price = np.array([prices[t:].mean() for t in range(len(prices))] + [0.0])
+
     def _obs(self) -> np.ndarray:
         c, st, inst = self.config, self.state, self.instance
         t = st.t
@@ -244,6 +280,34 @@ class ExpresswayEnv(gym.Env):
             st.counts.ravel() / nb, np.minimum(st.incoming.ravel() / nb, 1.0), arr, cand,
             [t / c.horizon_h, price, self._future_price[t] / self._price_max]])
         return np.clip(obs, 0.0, 1.0).astype(np.float32)
+
+    @property
+    def history(self) -> tuple[dynamics.HourResult, ...]:
+        """What each hour of the episode so far did (read-only view for planners/reports)."""
+        return tuple(self._history)
+
+    def note_metric(self, name: str, value: float) -> None:
+        """Let a planner report on its solve in the episode metrics (``PLANNER_METRICS``):
+        the oracle sets ``planner_mip_gap`` (relative, of its day plan),
+        ``planner_time_limit_hit`` (1 if the MILP stopped at its time limit) and
+        ``planner_solve_time_s``. They stay 0 for policies that solve no MILP."""
+        if name not in self._planner_metrics:
+            raise ValueError(f"name: not a planner metric of Expressway: {name!r} "
+                             f"(one of {sorted(PLANNER_METRICS)})")
+        self._planner_metrics[name] = float(value)
+
+    def release_savings(self) -> np.ndarray:
+        """(T,) eq. (19) R_BSS per hour of the day so far: the cost the releases of that
+        hour saved, by replaying the episode's actions without them (``dynamics.
+        release_savings``). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
+        if self._release_savings is None or len(self._history) < self.config.horizon_h:
+            self._release_savings = np.zeros(self.config.horizon_h)
+            if not self.config.release_counterfactual:
+                self._release_savings[:] = np.nan
+            elif any(r.released for r in self._history):
+                self._release_savings = dynamics.release_savings(
+                    self.instance, self.tables, self._actions, list(zip(self._starts, self._history)))
+        return self._release_savings
 
     def episode_metrics(self) -> dict[str, float]:
         """Day totals ($, kWh, EV counts) and per-station PPC/BDC (the paper's Table 3)."""
@@ -266,6 +330,10 @@ class ExpresswayEnv(gym.Env):
             "released": float(sum(r.released for r in h)),
             "released_kwh": float(sum(r.released_kwh for r in h)),
         }
+        saving = self.release_savings()
+        out["release_saving_usd"] = float(saving.sum())
+        out["release_payment_usd"] = float(self.config.lambda_release * saving.sum())
+        out.update(self._planner_metrics)
         for n in range(self.config.n_stations):
             out[f"ppc_usd_bss{n + 1}"] = float(ppc[n])
             out[f"bdc_usd_bss{n + 1}"] = float(bdc[n])

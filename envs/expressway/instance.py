@@ -60,7 +60,7 @@ def make_instance(config: ExpresswayConfig, init_counts: np.ndarray, arrivals: n
         init_counts=_freeze(init_counts),
         arrivals=_freeze(np.minimum(arrivals, c.max_arrivals_per_class)),
         release_candidates=_freeze(np.minimum(release_candidates, c.max_release_per_class)),
-        price_per_kwh=_freeze(np.asarray(c.price_per_kwh, dtype=float)),
+        price_per_kwh=_freeze(np.asarray(c.hourly_price_per_kwh, dtype=float)),
         ev_levels=_freeze(np.array([c.level_of(s) for s in c.ev_soc_choices], dtype=np.int64)),
         release_levels=_freeze(np.array([c.level_of(s) for s in c.release_soc_choices],
                                         dtype=np.int64)),

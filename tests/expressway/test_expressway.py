@@ -8,16 +8,22 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import swapgym  # noqa: F401
 from swapgym.baselines.expressway import (
     GreedyPolicy,
+    OraclePolicy,
     PSOPolicy,
     hungarian_assign,
     solve_milp,
 )
 from swapgym.baselines.optim.pso import PSOConfig
 from swapgym.envs.core import checks
+from swapgym.envs.core.spaces import random_valid_action
+from swapgym.envs.core.strategies import configs
+from swapgym.envs.core.timeseries import shipped_prices
 from swapgym.envs.expressway import ActionLayout, ExpresswayConfig, dynamics, make_instance
 
 ENV_ID = "swapgym/Expressway-v0"
@@ -163,13 +169,14 @@ def _enumerate_best(inst, b2b, release):
     (False, False), pytest.param(True, True, marks=pytest.mark.slow)])
 def test_milp_equals_enumeration_on_toy(b2b, release):
     _, inst = _toy()
-    plan = solve_milp(inst, b2b=b2b, release=release)
+    plan = solve_milp(inst, b2b=b2b, release=release, mip_rel_gap=0.0)
+    assert plan.optimal
     assert plan.objective == pytest.approx(_enumerate_best(inst, b2b, release), abs=1e-6)
 
 
 def test_oracle_replay_reproduces_milp_objective_and_pso_is_bounded():
     cfg, inst = _toy()
-    plan = solve_milp(inst, b2b=True, release=True)
+    plan = solve_milp(inst, b2b=True, release=True, mip_rel_gap=0.0)
     env = gym.make(ENV_ID, config=cfg)
     env.reset(seed=0, options={"instance": inst})
     lay = ActionLayout(cfg)
@@ -208,6 +215,8 @@ def test_oracle_replay_full_day_m1_setting():
     ("arrival_rate_per_h", (-1.0,) * 24), ("station_km", (0.0, 80.0)), ("release_station", 2),
     ("ev_soc_choices", (0.33,)), ("unserved_penalty_usd", -1.0), ("terminal_soc", 0.9),
     ("max_charge_steps", 0), ("horizon_h", 0), ("not_a_field", 1),
+    ("price_source", "spot"), ("price_date", "2019-06-01"), ("price_date", "yesterday"),
+    ("release_counterfactual", 1),
 ])
 def test_bad_config_names_field(field, value):
     checks.check_bad_config(ENV_ID, field, value)
@@ -231,3 +240,155 @@ def test_pso_baselines_smoke():
         df = evaluate(name, ENV_ID, [0], batteries_per_station=10,
                       arrival_rate_per_h=(1.0,) * 24, max_arrivals_per_class=6)
         assert np.isfinite(df.episode_return).all()
+
+
+def test_milp_m2_m3_warm_start__no_silent_fallback():
+    """M2/M3 start from the M1 optimum; on a time-out the plan says so and carries its gap,
+    and whatever is returned replays to its objective in the env."""
+    env = gym.make(ENV_ID)
+    env.reset(seed=0)
+    inst = env.unwrapped.instance
+    m1 = solve_milp(inst, False, False, time_limit_s=20)
+    assert m1.optimal and m1.mip_gap <= 1e-4
+    m3 = solve_milp(inst, True, True, time_limit_s=3, warm_start=m1)
+    assert m3.objective <= m1.objective + 1e-6
+    assert m3.bound <= m3.objective + 1e-6
+    assert np.isfinite(m3.mip_gap) and 0.0 <= m3.mip_gap < 0.1
+    assert m3.optimal == (m3.status == "Optimal")
+    lay = ActionLayout(inst.config)
+    total = 0.0
+    for t in range(inst.config.horizon_h):
+        _, rew, _, _, _ = env.step(lay.encode(m3.moves[t], m3.dispatch[t], m3.release[t]))
+        total -= rew
+    assert total == pytest.approx(m3.objective, rel=1e-9, abs=1e-6)
+
+
+def test_oracle_reports_gap_in_episode_metrics():
+    cfg, inst = _toy()
+    env = gym.make(ENV_ID, config=cfg)
+    env.reset(seed=0, options={"instance": inst})
+    pol = OraclePolicy()
+    pol.reset(env)
+    info, done = {}, False
+    while not done:
+        _, _, done, _, info = env.step(pol.predict(None)[0])
+    m = info["episode_metrics"]
+    assert m["planner_time_limit_hit"] == 0.0 and m["planner_mip_gap"] <= 1e-4
+    assert m["planner_solve_time_s"] > 0
+    env.reset(seed=0, options={"instance": inst})
+    assert env.unwrapped.episode_metrics() == {}  # reset clears what the planner noted
+
+
+def test_milp__instance_that_cannot_serve_every_ev_raises_clearly():
+    cfg, _ = _toy()
+    init = np.zeros((2, cfg.n_levels), dtype=int)
+    init[:, 0] = 3  # nothing ready, and no time to charge before the first swap
+    inst = make_instance(cfg, init, [[2, 2], [0, 0], [0, 0]], np.zeros((3, 2)))
+    with pytest.raises(RuntimeError, match="MILP"):
+        solve_milp(inst, False, False)
+
+
+def test_release_saving_is_eq19_counterfactual():
+    """info's R_BSS of an hour = day cost replayed without that hour's releases minus the
+    day cost as played (eq. 19); the payment is λ times it (eq. 18)."""
+    env = gym.make(ENV_ID)
+    env.reset(seed=2)
+    u = env.unwrapped
+    rng = np.random.default_rng(0)
+    actions, costs, info, done = [], 0.0, {}, False
+    while not done:
+        a = random_valid_action(u, rng)
+        actions.append(a)
+        _, rew, done, _, info = env.step(a)
+        costs -= rew
+    saving = info["release_saving_usd_per_hour"]
+    hours = [t for t, r in enumerate(u._history) if r.released]
+    assert hours, "random actions should release some EVs"
+    for t in hours[:3]:
+        e2 = gym.make(ENV_ID)
+        e2.reset(seed=2)
+        cost = 0.0
+        for k, a in enumerate(actions):
+            m, d, r = u.layout.decode(a)
+            if k == t:
+                r = np.zeros_like(r)
+            _, rew, _, _, _ = e2.step(u.layout.encode(m, d, r))
+            cost -= rew
+        assert saving[t] == pytest.approx(cost - costs, abs=1e-9)
+    assert np.all(saving[[t for t in range(len(saving)) if t not in hours]] == 0)
+    np.testing.assert_allclose(info["release_payment_usd_per_hour"], u.config.lambda_release * saving)
+    m = info["episode_metrics"]
+    assert m["release_payment_usd"] == pytest.approx(u.config.lambda_release * saving.sum())
+
+
+def test_prices__smard_day_by_default_tou_and_explicit_on_request():
+    series = shipped_prices()
+    assert series.start.startswith("2018-01-01T00:00")
+    day = int((np.datetime64("2018-10-18") - np.datetime64("2018-01-01")).astype(int))
+    expected = series.values[24 * day: 24 * day + 24] / 1000.0
+    env = gym.make(ENV_ID)
+    env.reset(seed=0)
+    np.testing.assert_allclose(env.unwrapped.instance.price_per_kwh, expected)
+    tou = gym.make(ENV_ID, price_source="tou")
+    tou.reset(seed=0)
+    assert tou.unwrapped.instance.price_per_kwh.max() == pytest.approx(0.16)
+    fixed = gym.make(ENV_ID, price_per_kwh=(0.1,) * 24)
+    fixed.reset(seed=0)
+    assert np.all(fixed.unwrapped.instance.price_per_kwh == 0.1)
+    other = ExpresswayConfig(price_date="2018-05-01")  # a day with negative prices
+    assert min(other.hourly_price_per_kwh) < 0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cfg=configs(ExpresswayConfig,
+                   batteries_per_station=st.integers(1, 12),
+                   max_charge_steps=st.integers(1, 3),
+                   max_arrivals_per_class=st.integers(1, 8),
+                   max_release_per_class=st.integers(0, 3),
+                   release_candidates_per_h=st.floats(0.0, 4.0),
+                   lambda_release=st.floats(0.0, 1.0),
+                   price_source=st.sampled_from(["smard", "tou"]),
+                   price_date=st.sampled_from(["2018-01-17", "2018-05-01", "2018-10-18"])),
+       seed=st.integers(0, 2**16))
+def test_property__random_configs_keep_invariants(cfg, seed):
+    """Any valid config: batteries conserved per station, SOC on the grid, per-station
+    energy balance closes, grid power ≥ 0 (eq. 12), no NaN, eq. (19) savings finite."""
+    env = gym.make(ENV_ID, config=cfg)
+    env.reset(seed=seed)
+    u = env.unwrapped
+    rng = np.random.default_rng(seed)
+    lv = np.arange(cfg.n_levels)
+    done, info = False, {}
+    while not done:
+        before = u.state.counts.copy()
+        _, rew, done, _, info = env.step(random_valid_action(u, rng))
+        res = u._history[-1]
+        assert np.isfinite(rew)
+        assert np.all(u.state.counts >= 0)
+        assert np.all(u.state.counts.sum(axis=1) == cfg.batteries_per_station)
+        gained = (dynamics.apply_moves(before, res.moves, u.tables.rates) - before) @ lv
+        np.testing.assert_allclose(gained * cfg.step_kwh, res.grid_kwh)
+        assert np.all(res.grid_kwh >= 0)
+        assert sum(info["reward_breakdown"].values()) == pytest.approx(rew)
+    assert all(np.isfinite(v) for v in info["episode_metrics"].values())
+    assert np.all(np.isfinite(info["release_saving_usd_per_hour"]))
+
+
+def test_pso__same_seed_same_day():
+    """Seeded PSO (with its per-hour memo of the Hungarian step and last-hour particles)
+    is reproducible."""
+    cfg, inst = _toy()
+    out = []
+    for _ in range(2):
+        env = gym.make(ENV_ID, config=cfg)
+        env.reset(seed=0, options={"instance": inst})
+        pol = PSOPolicy(True, True, pso=PSOConfig(6, 4))
+        pol.reset(env)
+        acts = []
+        done = False
+        while not done:
+            a = pol.predict(None)[0]
+            acts.append(a)
+            _, _, done, _, _ = env.step(a)
+        out.append(np.stack(acts))
+    np.testing.assert_array_equal(out[0], out[1])
