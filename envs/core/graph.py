@@ -89,34 +89,68 @@ class WeightedGraph:
         self.matrix.data[self.edge_slots[:, 1]] = edge_weights
 
     def shortest_from(self, source: int) -> tuple[np.ndarray, np.ndarray]:
-        """Single-source Dijkstra: (distance to every node, predecessor of every node)."""
-        dist, pred = dijkstra(self.matrix, directed=False, indices=source, return_predecessors=True)
+        """Single-source Dijkstra: (distance to every node, predecessor of every node).
+
+        The matrix already holds both directions of every edge, so the directed search is
+        the undirected one without scipy symmetrising (and re-validating) it each call."""
+        dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
+        return dist, pred
+
+    def shortest_from_many(self, weights: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
+        """Dijkstra from ``source`` under R weight vectors at once: (R, N) distances and
+        predecessors. One scipy call on a block-diagonal graph of R copies (the per-call
+        overhead dominates on small graphs, so this is much faster than R calls)."""
+        weights = np.atleast_2d(weights)
+        r, n = weights.shape[0], self.n_nodes
+        nnz = len(self.matrix.data)
+        data = np.empty((r, nnz))
+        data[:, self.edge_slots[:, 0]] = weights
+        data[:, self.edge_slots[:, 1]] = weights
+        offsets = np.arange(r)[:, None]
+        indptr = np.concatenate([(self.matrix.indptr[:-1][None, :] + nnz * offsets).ravel(), [r * nnz]])
+        indices = (self.matrix.indices[None, :] + n * offsets).ravel()
+        big = csr_matrix((data.ravel(), indices, indptr), shape=(r * n, r * n))
+        dist, pred = dijkstra(big, directed=True, indices=source + n * np.arange(r),
+                              return_predecessors=True)
+        rows = np.arange(r)
+        dist = dist.reshape(r, r, n)[rows, rows]
+        pred = pred.reshape(r, r, n)[rows, rows]
+        pred = np.where(pred >= 0, pred - n * rows[:, None], pred)
         return dist, pred
 
     def pred_edges(self, pred: np.ndarray) -> np.ndarray:
-        """Edge id (row of ``edges``) from each node to its predecessor; -1 where none."""
-        out = np.full(self.n_nodes, -1, dtype=np.int64)
+        """Edge id (row of ``edges``) from each node to its predecessor; -1 where none.
+        ``pred`` is (N,) or (R, N) (one tree per row)."""
+        nodes = np.broadcast_to(np.arange(self.n_nodes), pred.shape)
+        out = np.full(pred.shape, -1, dtype=np.int64)
         has = pred >= 0
-        keys = np.flatnonzero(has).astype(np.int64) * self.n_nodes + pred[has]
+        keys = nodes[has].astype(np.int64) * self.n_nodes + pred[has]
         out[has] = self.slot_edge[np.searchsorted(self.slot_key, keys)]
         return out
 
     def path_sums(self, pred: np.ndarray, source: int, edge_values: np.ndarray) -> np.ndarray:
         """Sum of ``edge_values`` along each node's predecessor path back to ``source``.
 
+        ``pred`` is one tree (N,) or R trees (R, N); ``edge_values`` is (E,) or (R, E).
         Used to read the *distance* of the time-optimal paths. Pointer jumping over the
         shortest-path tree: log2(depth) numpy passes, no Python loop per node.
         Unreachable nodes get ``inf``.
         """
+        single = pred.ndim == 1
+        pred = np.atleast_2d(pred)
+        r, n = pred.shape
+        values = np.broadcast_to(np.atleast_2d(edge_values), (r, len(self.edges)))
         edge_of = self.pred_edges(pred)
         has = edge_of >= 0
-        parent = np.where(has, pred, np.arange(self.n_nodes))
-        total = np.where(has, edge_values[edge_of], 0.0)
-        parent[source] = source
-        total[source] = 0.0
-        for _ in range(max(1, int(np.ceil(np.log2(self.n_nodes))) + 1)):
+        base = n * np.arange(r)[:, None]
+        parent = (np.where(has, pred, np.arange(n)) + base).ravel()
+        total = np.where(has, np.take_along_axis(values, np.maximum(edge_of, 0), axis=1), 0.0).ravel()
+        roots = (source + base).ravel()
+        parent[roots] = roots
+        total[roots] = 0.0
+        for _ in range(max(1, int(np.ceil(np.log2(n))) + 1)):
             total = total + total[parent]
             parent = parent[parent]
-        unreachable = parent != source
-        total[unreachable] = math.inf
-        return total
+        total[parent != np.repeat(roots, n)] = math.inf
+        total = total.reshape(r, n)
+        return total[0] if single else total

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from swapgym.envs.emergency_push.instance import EmergencyPushInstance
+from swapgym.envs.emergency_push.instance import EmergencyPushInstance, street_lattice
 
 ROUTE_TIME, ROUTE_DISTANCE = 0, 1
 # Candidate blocks of the observation/action: (name, route the vehicle takes). The first
@@ -165,31 +165,38 @@ class RoundResult:
 
 def travel(instance: EmergencyPushInstance, congestion: np.ndarray
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Time and distance from every vehicle to the station on both optimal paths.
+    """Time and distance from every vehicle to the station on both optimal paths, for
+    R congestion draws (R, E) at once: (R, 2, V) times, (R, 2, V) distances, (R, 2, N) trees.
 
     eq. (7) v_act = v_lim·c; eq. (8) t = d/(v_lim·c + ε). Paths are symmetric, so one
-    Dijkstra from the station serves every vehicle. Time-optimal (eq. 10): weight t plus
-    a 1e-9 h per-segment tie-break towards fewer segments, i.e. shorter distance; its
-    distance is read off the shortest-path tree. Distance-optimal (eq. 11): weight
-    M·d + t with M·d larger than any path's time, which is exactly lexicographic
-    (distance, then time) because every street segment has the same length.
+    search from the station serves every vehicle.
+    Time-optimal (eq. 10): Dijkstra on t plus a 1e-9 h per-segment tie-break towards
+    fewer segments, i.e. shorter distance; its distance is read off the tree.
+    Distance-optimal (eq. 11), ties by time: every shortest-distance path on the grid is
+    a monotone lattice path, so a dynamic programme over Manhattan levels gives the
+    fastest of them exactly — no search (``instance.street_lattice``).
     """
     cfg = instance.config
     g, src, v = instance.graph, instance.station_node, instance.vehicle_node
     d = instance.edge_length_km
     cell = float(d[0])
-    t = d / (instance.speed_limit_kmh * congestion + cfg.speed_epsilon_kmh)
-    g.set_weights(t + _TIE)
-    t_tree, pred = g.shortest_from(src)
+    t = d / (instance.speed_limit_kmh * np.atleast_2d(congestion) + cfg.speed_epsilon_kmh)  # (R, E)
+    t_tree, pred = g.shortest_from_many(t + _TIE, src)
     dist_a = g.path_sums(pred, src, d)
     time_a = t_tree - _TIE * np.rint(dist_a / cell)
-    big = (1.0 + float(t.sum())) / cell  # M: M·cell exceeds any path's time
-    g.set_weights(big * d + t)
-    w_tree, pred_b = g.shortest_from(src)
-    dist_b = np.floor(w_tree / (big * cell)) * cell
-    time_b = w_tree - big * dist_b
-    return (np.stack([time_a[v], time_b[v]]), np.stack([dist_a[v], dist_b[v]]),
-            np.stack([pred, pred_b]))
+
+    cells, levels = street_lattice(cfg.grid_cells, cfg.cell_km)
+    time_b = np.zeros_like(t_tree)
+    pred_b = np.full(t_tree.shape, -9999, dtype=pred.dtype)
+    for nodes, p1, e1, p2, e2 in levels:
+        via1 = time_b[:, p1] + t[:, e1]
+        via2 = time_b[:, p2] + t[:, e2]
+        second = via2 < via1
+        time_b[:, nodes] = np.where(second, via2, via1)
+        pred_b[:, nodes] = np.where(second, p2, p1)
+    dist_b = np.broadcast_to(cells * cell, time_b.shape)
+    return (np.stack([time_a[:, v], time_b[:, v]], axis=1), np.stack([dist_a[:, v], dist_b[:, v]], axis=1),
+            np.stack([pred, pred_b], axis=1))
 
 
 def path_nodes(instance: EmergencyPushInstance, tree: np.ndarray, vehicle: int,
@@ -204,8 +211,11 @@ def path_nodes(instance: EmergencyPushInstance, tree: np.ndarray, vehicle: int,
 
 
 def route_orders(time_h: np.ndarray, dist_km: np.ndarray) -> np.ndarray:
-    """(2, V): vehicles by (time, distance) on route 0 and (distance, time) on route 1."""
-    return np.stack([np.lexsort((dist_km[0], time_h[0])), np.lexsort((time_h[1], dist_km[1]))])
+    """Vehicles by (time, distance) on route 0 and (distance, time) on route 1, per row:
+    (..., 2, V) in, (..., 2, V) out (``np.lexsort`` sorts every row at once)."""
+    by_time = np.lexsort((dist_km[..., 0, :], time_h[..., 0, :]))
+    by_dist = np.lexsort((time_h[..., 1, :], dist_km[..., 1, :]))
+    return np.stack([by_time, by_dist], axis=-2)
 
 
 def arrival_energy(instance: EmergencyPushInstance, state: EmergencyPushState) -> np.ndarray:
@@ -323,11 +333,8 @@ def draw_rounds(instance: EmergencyPushInstance, rng: np.random.Generator) -> Ro
     n_traffic = hours if cfg.dynamic_traffic else 1
     congestion = rng.uniform(cfg.congestion_min, cfg.congestion_max,
                              size=(n_traffic, len(instance.edge_length_km)))
-    travels = [travel(instance, c) for c in congestion]
-    time_h = np.stack([t[0] for t in travels])
-    dist_km = np.stack([t[1] for t in travels])
-    tree = np.stack([t[2] for t in travels])
-    order = np.stack([route_orders(t, d) for t, d in zip(time_h, dist_km)])
+    time_h, dist_km, tree = travel(instance, congestion)
+    order = route_orders(time_h, dist_km)
     window = swap_windows(instance, time_h)
     rounds = Rounds(charge, consent, time_h, dist_km, window, order, tree)
     if cfg.redraw_vehicles_each_round:  # the pool never changes: precompute every round
@@ -411,7 +418,8 @@ def queue_admission(arrival_h: np.ndarray, battery_kwh: np.ndarray, swap_h: floa
 
 
 def _draw(energy: float, need: float) -> tuple[float, float, float]:
-    served = min(energy, need)
+    """The community draws ``need`` kWh from the stock: (stock left, served, unmet)."""
+    served = energy if energy < need else need
     return energy - served, served, need - served
 
 
@@ -435,32 +443,36 @@ def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: n
 
     demand = float(instance.demand_kwh[state.hour])
     rate = demand / cycle
+    capacity = cfg.station_capacity_kwh + 1e-9
     energy, t_prev, served, unmet = e_start, 0.0, 0.0, 0.0
     swapped, delivered, arrived_kwh, full, empty = [], 0.0, 0.0, 0, 0
-    for i, t_swap in zip(adm, event_h):  # admitted vehicles in swap order
+    # a dozen admitted vehicles at most: plain Python floats are faster than numpy here
+    for i, t_swap, brought in zip(adm.tolist(), event_h.tolist(), b_in[adm].tolist()):
         energy, s, u = _draw(energy, rate * (t_swap - t_prev))
         served, unmet, t_prev = served + s, unmet + u, t_swap
-        net = b_in[i] - theta5
+        net = brought - theta5
         if net <= 0:
             empty += 1
-        elif energy + net > cfg.station_capacity_kwh + 1e-9:
+        elif energy + net > capacity:
             full += 1
         else:
             energy += net
             delivered += net
-            arrived_kwh += b_in[i]
+            arrived_kwh += brought
             swapped.append(i)
     energy, s, u = _draw(energy, rate * (cycle - t_prev))
     served, unmet = served + s, unmet + u
 
     admitted_v = v_c[adm]
+    km = float(dist[adm].sum())
     if not cfg.redraw_vehicles_each_round:
         state.in_pool[admitted_v] = False
     result = RoundResult(
-        pushed=vehicles, consented=v_c, admitted=admitted_v, admitted_route=r_c[adm], tree=state.tree, swapped=v_c[np.asarray(swapped, dtype=np.int64)],
+        pushed=vehicles, consented=v_c, admitted=admitted_v, admitted_route=r_c[adm],
+        tree=state.tree, swapped=v_c[np.asarray(swapped, dtype=np.int64)],
         delivered_kwh=delivered, arrival_energy_kwh=arrived_kwh, returned_kwh=theta5 * len(swapped),
-        travel_energy_kwh=float(dist[adm].sum()) * cfg.consumption_kwh_per_100km / 100.0,
-        served_kwh=served, unmet_kwh=unmet, km_driven=float(dist[adm].sum()),
+        travel_energy_kwh=km * cfg.consumption_kwh_per_100km / 100.0,
+        served_kwh=served, unmet_kwh=unmet, km_driven=km,
         energy_start_kwh=e_start, energy_end_kwh=energy, refused_full=full, refused_empty=empty)
 
     state.energy_kwh = energy

@@ -80,6 +80,38 @@ def circle_nodes(config: EmergencyPushConfig) -> np.ndarray:
     return _circle_nodes(config.grid_cells, config.cell_km, config.push_radius_km)
 
 
+@lru_cache(maxsize=8)
+def street_lattice(grid_cells: int, cell_km: float) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+    """Manhattan-distance levels of the grid around the station, for eq. (11).
+
+    On a street grid every shortest-distance path is a monotone lattice path, so the
+    distance-optimal paths (ties broken by time) come from a dynamic programme over the
+    levels: a node at Manhattan distance k is reached from its one or two neighbours at
+    distance k − 1. Returns (cells from the station per node, [(nodes, parent_1, edge_1,
+    parent_2, edge_2) per level k = 1, 2, ...]); a node with one parent repeats it.
+    """
+    graph, _, station = _street_grid(grid_cells, cell_km)
+    side = grid_cells + 1
+    rows, cols = np.divmod(np.arange(graph.n_nodes), side)
+    r0, c0 = divmod(station, side)
+    dr, dc = rows - r0, cols - c0
+    cells = np.abs(dr) + np.abs(dc)
+    p_row = np.where(dr != 0, (rows - np.sign(dr)) * side + cols, -1)  # one step closer in row
+    p_col = np.where(dc != 0, rows * side + cols - np.sign(dc), -1)  # one step closer in column
+    p1 = np.where(p_row >= 0, p_row, p_col)
+    p2 = np.where(p_col >= 0, p_col, p_row)
+
+    def edge_id(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        keys = a.astype(np.int64) * graph.n_nodes + b
+        return graph.slot_edge[np.searchsorted(graph.slot_key, keys)]
+
+    levels = []
+    for k in range(1, int(cells.max()) + 1):
+        nodes = np.flatnonzero(cells == k)
+        levels.append((nodes, p1[nodes], edge_id(nodes, p1[nodes]), p2[nodes], edge_id(nodes, p2[nodes])))
+    return cells, levels
+
+
 def check_instance_config(config: EmergencyPushConfig) -> None:
     """Checks that need the street grid: a vehicle count the circle can hold."""
     nodes = circle_nodes(config)

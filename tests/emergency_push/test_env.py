@@ -194,3 +194,23 @@ def test_same_seed_same_instance_and_common_random_numbers_across_policies():
         b.step(np.ones(b.action_space.shape, dtype=np.int8))
         np.testing.assert_array_equal(a.unwrapped.state.charge_kwh, b.unwrapped.state.charge_kwh)
         np.testing.assert_array_equal(a.unwrapped.state.consent_draw, b.unwrapped.state.consent_draw)
+
+
+def test_distance_optimal_lattice_programme_equals_lexicographic_dijkstra():
+    """eq. (11) with ties by time: the level DP must equal a Dijkstra on M·d + t."""
+    env = gym.make(ENV_ID, dynamic_traffic=True)
+    env.reset(seed=5)
+    inst = env.unwrapped.instance
+    rng = np.random.default_rng(0)
+    congestion = rng.uniform(0.5, 1.0, (3, len(inst.edge_length_km)))
+    time_h, dist_km, _ = dynamics.travel(inst, congestion)
+    d = inst.edge_length_km
+    for r in range(3):
+        t = d / (inst.speed_limit_kmh * congestion[r] + inst.config.speed_epsilon_kmh)
+        big = (1.0 + t.sum()) / d[0]
+        inst.graph.set_weights(big * d + t)
+        w, _ = inst.graph.shortest_from(inst.station_node)
+        cells = np.floor(w / (big * d[0]))
+        ref_time = (w - big * cells * d[0])[inst.vehicle_node]
+        np.testing.assert_allclose(dist_km[r, dynamics.ROUTE_DISTANCE], cells[inst.vehicle_node] * d[0])
+        np.testing.assert_allclose(time_h[r, dynamics.ROUTE_DISTANCE], ref_time, rtol=1e-9, atol=1e-12)
