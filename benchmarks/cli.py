@@ -72,7 +72,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     for problem in problems:
         slug, mod = _reproduce_module(problem)
         text = mod.reproduce(out, args.seeds)
-        io.write_text(out / f"reproduce_{slug.replace('-', '_')}.md", text)
+        if args.problem != "all":  # `all` writes the one combined file below
+            io.write_text(out / f"reproduce_{slug.replace('-', '_')}.md", text)
         sections.append(_as_section(text))
         print(text)
     if args.problem == "all":
