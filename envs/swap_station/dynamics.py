@@ -251,3 +251,23 @@ def rollout(station: StationParams, initial_levels: np.ndarray, charge: np.ndarr
     if value_per_kwh is not None:
         total += float(stock_value_change(station, value_per_kwh, initial_levels, levels))
     return total, levels
+
+
+def step_info(revenue, penalty, energy, degradation, stock_value, served, lost, full_batteries,
+              bought, sold, price) -> dict:
+    """The per-step ``info`` of one env (floats) or of a batch (arrays): the reward split
+    and the paper's quantities. The single env and the vector env both build it here."""
+    return {
+        "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
+                             "energy_cost": -energy, "degradation_cost": -degradation,
+                             "stock_value_change": stock_value},
+        "profit_eur": revenue - penalty - energy - degradation + stock_value,
+        "swaps_served": served,
+        "swaps_lost": lost,
+        "arrivals": served + lost,
+        "full_batteries": full_batteries,
+        "energy_bought_kwh": bought,
+        "energy_sold_kwh": sold,
+        "grid_power_kw": bought - sold,
+        "price_per_kwh": price,
+    }

@@ -14,6 +14,7 @@ from swapgym.envs.swap_station.dynamics import (
     SwapStationState,
     TransitionTables,
     action_bounds,
+    step_info,
     stock_value_change,
     transition,
 )
@@ -227,20 +228,8 @@ class SwapStationEnv(gym.Env):
         m["peak_grid_power_kw"] = max(m["peak_grid_power_kw"], bought - sold)
         self._profit_trace.append(reward)
         self._last = tr
-        info = {
-            "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
-                                 "energy_cost": -energy, "degradation_cost": -degradation,
-                                 "stock_value_change": stock_value},
-            "profit_eur": reward,
-            "swaps_served": served,
-            "swaps_lost": lost,
-            "arrivals": served + lost,
-            "full_batteries": sum(tr.levels[:, L].tolist()),
-            "energy_bought_kwh": bought,
-            "energy_sold_kwh": sold,
-            "grid_power_kw": bought - sold,
-            "price_per_kwh": price,
-        }
+        info = step_info(revenue, penalty, energy, degradation, stock_value, served, lost,
+                         sum(tr.levels[:, L].tolist()), bought, sold, price)
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
         return self._obs(), reward, terminated, False, info

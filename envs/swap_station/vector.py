@@ -21,6 +21,7 @@ from gymnasium.vector.utils import batch_space
 
 from swapgym.envs.swap_station.dynamics import (
     action_bounds,
+    step_info,
     stock_value_change,
     sum_types,
     transition,
@@ -226,20 +227,9 @@ class SwapStationVectorEnv(VectorEnv):
         peak = m[_METRIC["peak_grid_power_kw"]]
         np.maximum(peak, grid if keep is None else np.where(keep, grid, peak), out=peak)
         done = terminated | truncated
-        info = {
-            "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
-                                 "energy_cost": -energy, "degradation_cost": -degradation,
-                                 "stock_value_change": stock_value},
-            "profit_eur": reward,
-            "swaps_served": served,
-            "swaps_lost": lost,
-            "arrivals": served + lost,
-            "full_batteries": self._levels[:, :, L].sum(-1),
-            "energy_bought_kwh": bought,
-            "energy_sold_kwh": sold,
-            "grid_power_kw": grid,
-            "price_per_kwh": price.copy(),  # a view of the episode data otherwise
-        }
+        info = step_info(revenue, penalty, energy, degradation, stock_value, served, lost,
+                         self._levels[:, :, L].sum(-1), bought, sold,
+                         price.copy())  # price: a view of the episode data otherwise
         if stepping is not None:
             idx = np.flatnonzero(auto)
             self._reset_rows(idx)
