@@ -5,6 +5,7 @@ figures mean something on any machine."""
 
 from __future__ import annotations
 
+import os
 import platform
 import time
 from dataclasses import dataclass
@@ -194,8 +195,11 @@ def solver_timings(envs: list[str] | None = None) -> list[tuple[str, str, float]
 
 def to_markdown(rows: list[PerfRow], solvers: list[tuple[str, str, float]] | None = None) -> str:
     floor = rows[0].steps_per_s
-    lines = [f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-             "single process, random valid actions, resets included.", "",
+    load = ", load average {:.1f} / {:.1f} / {:.1f} (1/5/15 min)".format(*os.getloadavg()) \
+        if hasattr(os, "getloadavg") else ""
+    lines = [f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores{load}, "
+             f"Python {platform.python_version()}; single process, random valid actions, resets "
+             "included. Compare ratios to the floor: absolute figures move with the machine's load.", "",
              "| env | variant | steps/s | ratio to floor |", "|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r.env} | {r.variant} | {r.steps_per_s:,.0f} | {r.steps_per_s / floor:.3f} |")
