@@ -114,7 +114,8 @@ class SwapStationVectorEnv(VectorEnv):
         self._time = np.zeros((N, T + 1, 3), dtype=np.float32)
         self._stock_value = np.zeros((N, K))
         self._metrics = np.zeros((len(METRIC_NAMES), N))  # row per metric, as in METRIC_NAMES
-        self._uniforms = np.empty((self._RESET_CHUNK, self._sampler.n_uniforms))
+        self._ahead = np.empty((N, self._AHEAD, self._sampler.n_uniforms))  # episodes drawn ahead
+        self._ahead_pos = np.full(N, self._AHEAD)  # next unused row per sub-env (AHEAD: none)
         self._start_index = np.zeros(N, dtype=np.int64)  # episode starts in the arrival / price series
         self._price_start_index = np.zeros(N, dtype=np.int64)
         self._autoreset = np.zeros(N, dtype=bool)
@@ -157,6 +158,7 @@ class SwapStationVectorEnv(VectorEnv):
             if seeds[i] is not None or self._rngs[i] is None:
                 rng, _ = seeding.np_random(seeds[i])
                 self._rngs[i], self._draws[i] = rng, rng.random
+                self._ahead_pos[i] = self._AHEAD  # rows drawn from the old generator are void
         self._reset_rows(idx)
         self._autoreset[idx] = False
         self._started = True
@@ -292,6 +294,7 @@ class SwapStationVectorEnv(VectorEnv):
         return a
 
     _RESET_CHUNK = 256  # sub-envs drawn at once: keeps the temporaries small (cache, no page faults)
+    _AHEAD = 8  # episodes' uniforms drawn per sub-env generator call
 
     def _reset_rows(self, idx: np.ndarray) -> None:
         """Draw new episodes for the sub-envs ``idx`` (same draws as the single env's reset)."""
@@ -303,9 +306,17 @@ class SwapStationVectorEnv(VectorEnv):
     def _reset_chunk(self, rows: slice | np.ndarray) -> None:
         # each sub-env draws the single env's row of uniforms from its own generator
         envs = self._arange[rows]
-        u, draws = self._uniforms[: len(envs)], self._draws
-        for j, i in enumerate(envs.tolist()):
-            draws[i](out=u[j])
+        # Rows come from a per-sub-env block drawn ahead: a generator yields the same
+        # numbers in one call of (k, n) as in k calls of (n,), so episodes are unchanged
+        # while the Python loop over sub-envs runs once every _AHEAD resets.
+        pos = self._ahead_pos
+        empty = envs[pos[envs] >= self._AHEAD]
+        draws, ahead = self._draws, self._ahead
+        for i in empty.tolist():
+            draws[i](out=ahead[i])
+        pos[empty] = 0
+        u = ahead[envs, pos[envs]]
+        pos[envs] += 1
         d = self._sampler.draw(u, recent_only=True)
         T = self._T
         self._levels[rows] = d["levels"]
