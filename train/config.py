@@ -10,6 +10,7 @@ A YAML file looks like::
     vec_env: dummy              # dummy (one process) or subproc
     normalize: {obs: true, reward: true, gamma: 0.99}
     env_kwargs: {}              # gym.make overrides, used for training AND evaluation
+    reward_shaping: null        # optional, training envs only: a name in agents/shaping.py
     eval: {freq: 10000, seeds: "1000-1004", oracle: true}
     checkpoint_freq: 10000
     hyperparams:                # per algorithm, so --algo picks matching values
@@ -64,6 +65,7 @@ class RunConfig:
     vec_env: str = "dummy"
     normalize: dict[str, Any] = field(default_factory=dict)
     env_kwargs: dict[str, Any] = field(default_factory=dict)
+    reward_shaping: str | None = None  # training-only, return-preserving (agents/shaping.py)
     eval_freq: int = 10_000  # env steps (all copies) between evaluations
     eval_seeds: list[int] = field(default_factory=lambda: list(range(1000, 1005)))
     eval_oracle: bool = True  # also run the oracle on the eval seeds (score reference=0, oracle=1)
@@ -100,7 +102,8 @@ def resolve(env: str, algo: str | None, config_path: str | Path | None, *,
     env_id = entry(env).env_id
     path = Path(config_path) if config_path else default_config_path(env_id)
     data = read_yaml(path) if (config_path or path.exists()) else {}
-    allowed = {"env", "algo", "timesteps", "n_envs", "vec_env", "normalize", "env_kwargs", "eval",
+    allowed = {"env", "algo", "timesteps", "n_envs", "vec_env", "normalize", "env_kwargs",
+               "reward_shaping", "eval",
                "checkpoint_freq", "torch_threads", "hyperparams", "seed"}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -118,6 +121,7 @@ def resolve(env: str, algo: str | None, config_path: str | Path | None, *,
         vec_env=str(data.get("vec_env", "dummy")),
         normalize=dict(data.get("normalize") or {}),
         env_kwargs=dict(data.get("env_kwargs") or {}),
+        reward_shaping=data.get("reward_shaping") or None,
         eval_freq=int(ev.get("freq", 10_000)),
         eval_seeds=parse_seed_list(ev.get("seeds", "1000-1004"), "eval.seeds"),
         eval_oracle=bool(ev.get("oracle", True)),

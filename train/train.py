@@ -123,7 +123,8 @@ def train(args: TrainArgs) -> Path:
     io.write_json(run_dir / RUN_FILE, run)
 
     # -- 4. vectorised envs and the model (fresh, or from the last checkpoint) ----------
-    venv = make_vec_env(env_id, cfg.n_envs, env_seed, cfg.env_kwargs, cfg.vec_env, cfg.normalize)
+    venv = make_vec_env(env_id, cfg.n_envs, env_seed, cfg.env_kwargs, cfg.vec_env, cfg.normalize,
+                        cfg.reward_shaping)
     if args.resume:
         ckpt = run_dir / "checkpoints"
         if "normalizer" in checkpoint:

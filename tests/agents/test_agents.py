@@ -87,3 +87,31 @@ def test_load_policy__missing_or_bad_file_is_a_clear_error(tmp_path):
     bad.write_text("not a zip")
     with pytest.raises(ValueError, match="cannot tell which algorithm"):
         load_policy(bad)
+
+
+def test_stock_value_shaping__keeps_every_episode_return():
+    from swapgym.agents.envs import EnvFactory
+
+    env_id = "swapgym/SwapStation-v0"
+    raw, shaped = gym.make(env_id), EnvFactory(env_id, {}, "stock_value_per_step")()
+    for seed in range(2):
+        raw.reset(seed=seed)
+        shaped.reset(seed=seed)
+        rng, done, r_raw, r_shaped = np.random.default_rng(seed), False, 0.0, 0.0
+        while not done:
+            mask = raw.unwrapped.action_masks().reshape(len(raw.action_space.nvec), -1)
+            action = np.array([rng.choice(np.flatnonzero(m)) for m in mask])
+            _, r1, done, _, _ = raw.step(action)
+            _, r2, _, _, _ = shaped.step(action)
+            r_raw, r_shaped = r_raw + r1, r_shaped + r2
+        assert r_shaped == pytest.approx(r_raw, abs=1e-9)
+
+
+def test_reward_shaping__unknown_or_wrong_env_is_a_clear_error():
+    from swapgym.agents.shaping import shaping_wrapper
+
+    assert shaping_wrapper(None, "swapgym/SwapStation-v0") is None
+    with pytest.raises(ValueError, match="unknown 'nope'"):
+        shaping_wrapper("nope", "swapgym/SwapStation-v0")
+    with pytest.raises(ValueError, match="is for swapgym/SwapStation-v0, not swapgym/FleetV2V-v0"):
+        shaping_wrapper("stock_value_per_step", "swapgym/FleetV2V-v0")
