@@ -28,18 +28,19 @@ def sample_valid_action(space: gym.Space, mask: np.ndarray | None, rng: np.rando
             raise ValueError("action_masks: every Discrete action is masked out")
         return np.int64(space.start + choices[rng.integers(len(choices))])
     if isinstance(space, gym.spaces.MultiDiscrete):
-        nvec = space.nvec.ravel()
+        plan = _multidiscrete_plan(space)
+        nvec = plan.nvec
         if mask is None:
             out = (rng.random(len(nvec)) * nvec).astype(space.dtype)
         else:  # pick, per dimension, the j-th allowed value with j uniform: one numpy pass
-            allowed = _padded(mask, tuple(int(n) for n in nvec))
+            allowed = plan.padded(mask)
             counts = allowed.sum(axis=1)
             if not counts.all():
                 raise ValueError(f"action_masks: dimension {int(np.argmin(counts))} of MultiDiscrete "
                                  "is fully masked")
             pick = (rng.random(len(nvec)) * counts).astype(np.int64)
             out = (np.cumsum(allowed, axis=1) <= pick[:, None]).sum(axis=1).astype(space.dtype)
-        return out.reshape(space.nvec.shape) + space.start
+        return out.reshape(plan.shape) + space.start
     if isinstance(space, gym.spaces.MultiBinary):
         n = int(np.prod(space.shape))
         bits = rng.integers(0, 2, size=n).astype(space.dtype)
@@ -59,22 +60,37 @@ def sample_valid_action(space: gym.Space, mask: np.ndarray | None, rng: np.rando
     raise TypeError(f"unsupported action space {space!r}")
 
 
-_PAD_INDEX: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray, int]] = {}
+class _Plan:
+    """What sampling a ``MultiDiscrete`` needs besides the mask, computed once per ``nvec``."""
+
+    def __init__(self, nvec: np.ndarray) -> None:
+        self.nvec = nvec.ravel().copy()
+        self.shape = nvec.shape
+        sizes = self.nvec.tolist()
+        self.width = max(sizes)
+        self.uniform = len(set(sizes)) == 1
+        if not self.uniform:
+            self.rows = np.repeat(np.arange(len(sizes)), sizes)
+            self.cols = np.concatenate([np.arange(n) for n in sizes])
+
+    def padded(self, mask: np.ndarray) -> np.ndarray:
+        """The flat mask as a (dims, max n) boolean matrix, padded with False."""
+        if self.uniform:
+            return mask.reshape(len(self.nvec), self.width)
+        out = np.zeros((len(self.nvec), self.width), dtype=bool)
+        out[self.rows, self.cols] = mask
+        return out
 
 
-def _padded(mask: np.ndarray, nvec: tuple[int, ...]) -> np.ndarray:
-    """The flat MultiDiscrete mask as a (dims, max n) boolean matrix, padded with False."""
-    if len(set(nvec)) == 1:
-        return mask.reshape(len(nvec), nvec[0])
-    if nvec not in _PAD_INDEX:
-        width = max(nvec)
-        rows = np.repeat(np.arange(len(nvec)), nvec)
-        cols = np.concatenate([np.arange(n) for n in nvec])
-        _PAD_INDEX[nvec] = (rows, cols, width)
-    rows, cols, width = _PAD_INDEX[nvec]
-    out = np.zeros((len(nvec), width), dtype=bool)
-    out[rows, cols] = mask
-    return out
+_PLANS: dict[tuple[tuple[int, ...], bytes], _Plan] = {}
+
+
+def _multidiscrete_plan(space: gym.spaces.MultiDiscrete) -> _Plan:
+    key = (space.nvec.shape, space.nvec.tobytes())
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = _Plan(space.nvec)
+    return plan
 
 
 def random_valid_action(env: gym.Env, rng: np.random.Generator) -> Any:

@@ -118,6 +118,13 @@ def test_cli_perf_and_reproduce_run(tmp_path, capsys):
     assert "θ5*" in text and "401.7 km" in text and (tmp_path / "emergency_push_fig3_0.png").exists()
 
 
+def test_perf_split__env_time_is_part_of_the_loop_time():
+    from swapgym.benchmarks.perf import TRIVIAL_ID, measure_split
+
+    steps, loop, in_env = measure_split(TRIVIAL_ID, 0.1)
+    assert steps > 0 and 0 < in_env < loop
+
+
 def test_update_section_replaces_only_its_section(tmp_path):
     from swapgym.benchmarks.io import update_section
 
