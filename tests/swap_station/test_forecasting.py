@@ -43,7 +43,6 @@ def test_lstm__trains_and_save_load_round_trips(tmp_path):
                                again.predict(x, s.hour_of_day[200:224], s.weekday[200:224]))
 
 
-@pytest.mark.slow
 def test_lstm__beats_seasonal_naive_on_a_seasonal_series():
     pytest.importorskip("torch")
     from swapgym.baselines.forecasting.lstm import LSTMConfig, train
