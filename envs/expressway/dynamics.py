@@ -68,6 +68,14 @@ class CostTables:
     reach: np.ndarray = field(default=None, repr=False)         # (C, N_B) bool, eq. (8)
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
+    # for the batched transition (``step_batch``)
+    transfer: np.ndarray = field(default=None, repr=False)      # (L·R, L) int: a move's −1/+1
+    arrive_matrix: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B·L) int: EV battery levels
+    release_matrix: np.ndarray = field(default=None, repr=False)  # (M, L) int: released EVs' levels
+    release_gain: np.ndarray = field(default=None, repr=False)   # (M,) int: steps released per EV
+    release_take: int = 0                                         # level a released EV takes
+    release_arrive_level: int = 0                                 # its level at the next station
+    terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
 
 
 def degradation_power_cost(config: ExpresswayConfig, power_kw: float) -> float:
@@ -106,13 +114,31 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     feasible = np.isfinite(move)
     reach = reachable(instance)
     donor = np.flatnonzero(r < 0)
+    n_st, n_lv, n_r = c.n_stations, c.n_levels, len(r)
+    transfer = np.zeros((n_lv, n_r, n_lv), dtype=np.int64)
+    for i in range(n_lv):
+        for j, k in enumerate(r):
+            if feasible[i, j]:
+                transfer[i, j, i] -= 1
+                transfer[i, j, i + k] += 1
+    arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
+    arrive = np.zeros((len(instance.ev_levels), n_st, n_st, n_lv), dtype=np.int64)
+    for ci, n in zip(*np.nonzero(reach)):
+        arrive[ci, n, n, arrive_level[ci, n]] = 1
+    n_rel = len(instance.release_levels)
+    release = np.zeros((n_rel, n_lv), dtype=np.int64)
+    release[np.arange(n_rel), instance.release_levels] = 1
     return CostTables(
         r, move, storage, drive, float(drive_rel),
         feasible=feasible.astype(np.int64), move_cost_0=np.where(feasible, move, 0.0),
         up=np.maximum(r, 0), down=np.maximum(-r, 0),
         donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
-        nearest=np.argmax(reach, axis=1),
-        arrive_level=instance.ev_levels[:, None] - instance.drive_steps[None, :])
+        nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
+        transfer=transfer.reshape(n_lv * n_r, n_lv),
+        arrive_matrix=arrive.reshape(-1, n_st * n_lv), release_matrix=release,
+        release_gain=instance.release_levels - take, release_take=take,
+        release_arrive_level=take - c.drive_steps(gap),
+        terminal_gap=np.maximum(c.terminal_level - lv, 0))
 
 
 def release_take_level(instance: ExpresswayInstance) -> int:
@@ -182,27 +208,31 @@ class HourResult:
 def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np.ndarray:
     """Executable moves: per (station, level) no more batteries than present (columns in
     order), none off the SOC range, and discharge ≤ charge energy per station (eq. 12)."""
-    moves = np.asarray(moves, dtype=np.int64)
-    if moves.min(initial=0) < 0:
-        moves = np.maximum(moves, 0)
-    moves = moves * tables.feasible  # a new array: the caller's is never modified
-    if (moves.sum(axis=2) > counts).any():
-        cum = np.minimum(np.cumsum(moves, axis=2), counts[:, :, None])
-        moves = np.diff(cum, axis=2, prepend=0)
+    moves = np.maximum(np.asarray(moves, dtype=np.int64), 0)
+    return _clamp_moves(counts[None], moves[None], tables)[0][0]
+
+
+def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
+                 tables: CostTables) -> tuple[np.ndarray, np.ndarray]:
+    """``clamp_moves`` on a leading batch axis: counts (B, N, L), moves (B or 1, N, L, R)
+    ≥ 0. Returns the executable moves (B, N, L, R) and their per-station sums (B, N, R)."""
+    # columns in order, each up to the batteries the earlier columns left at the level
+    m = np.cumsum(moves * tables.feasible, axis=-1)
+    m = np.minimum(m, counts[..., None])
+    m[..., 1:] -= m[..., :-1]
+    per_station = m.sum(axis=2)
     j = tables.donor_col
     if j >= 0:
-        net = moves @ tables.rates  # (N, L) charged − donated steps
-        net = net.sum(axis=1)
-        for n in np.flatnonzero(net < 0):
-            excess = int(-net[n])
-            # drop donors from the highest levels first (keep the lowest as donors)
-            for lv in range(moves.shape[1] - 1, -1, -1):
-                d = min(excess, int(moves[n, lv, j]))
-                moves[n, lv, j] -= d
-                excess -= d
-                if excess == 0:
-                    break
-    return moves
+        net = per_station @ tables.rates  # charged − donated steps per station
+        if net.min() < 0:
+            # eq. (12): drop donors from the highest levels first (keep the lowest as donors)
+            excess = np.maximum(-net, 0)
+            top_down = m[..., ::-1, j]
+            drop = np.minimum(np.cumsum(top_down, axis=-1), excess[..., None])
+            drop[..., 1:] -= drop[..., :-1]
+            top_down -= drop
+            per_station[..., j] -= excess
+    return m, per_station
 
 
 def apply_moves(counts: np.ndarray, moves: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -235,110 +265,153 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
     return d
 
 
+def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -> np.ndarray | None:
+    """(M,) releases requested in hour ``t`` capped by the hour's candidates (eq. 20), or
+    None when no EV can release (one station, or the last hour: no next hour to refill)."""
+    c = instance.config
+    if c.n_stations < 2 or t >= c.horizon_h - 1:
+        return None
+    return np.minimum(np.maximum(np.asarray(release, dtype=np.int64), 0),
+                      instance.release_candidates[t])
+
+
+@dataclass
+class BatchHour:
+    """One hour of B days stepped together (``step_batch``): per-station arrays (B, N_B),
+    per-day arrays (B,). ``counts``/``incoming`` are the states after the hour, ``moves`` /
+    ``release`` what was executed. ``dispatched`` and ``bdc_driving`` broadcast like the
+    dispatch given."""
+
+    moves: np.ndarray
+    counts: np.ndarray
+    incoming: np.ndarray
+    ppc: np.ndarray
+    bdc: np.ndarray
+    grid_kwh: np.ndarray
+    b2b_kwh: np.ndarray
+    served: np.ndarray
+    unserved: np.ndarray
+    dispatched: np.ndarray
+    release: np.ndarray
+    released: np.ndarray
+    released_kwh: np.ndarray
+    bdc_driving: np.ndarray
+    unserved_penalty: np.ndarray
+    terminal_shortfall_kwh: np.ndarray
+    terminal_penalty: np.ndarray
+    cost: np.ndarray
+
+    def result(self, b: int) -> HourResult:
+        """Day ``b``'s hour as a :class:`HourResult`."""
+        terminal = {}
+        if self.terminal_penalty is not None:
+            terminal = {"terminal_penalty": float(self.terminal_penalty[b]),
+                        "terminal_shortfall_kwh": float(self.terminal_shortfall_kwh[b])}
+        return HourResult(
+            ppc=self.ppc[b], bdc=self.bdc[b], grid_kwh=self.grid_kwh[b], b2b_kwh=self.b2b_kwh[b],
+            served=self.served[b], unserved=self.unserved[b],
+            dispatched=self.dispatched[min(b, len(self.dispatched) - 1)],
+            released=int(self.released[b]), released_kwh=float(self.released_kwh[b]),
+            bdc_driving=float(self.bdc_driving[min(b, len(self.bdc_driving) - 1)]),
+            unserved_penalty=float(self.unserved_penalty[b]), moves=self.moves[b],
+            release_by_class=self.release[b], **terminal)
+
+
+def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: float,
+               counts: np.ndarray, incoming: np.ndarray, moves: np.ndarray,
+               dispatch: np.ndarray, release: np.ndarray | None) -> BatchHour:
+    """Hour ``t`` of B days at once — the transition of :func:`step` on a leading batch
+    axis (the env, its counterfactual replays and the vector env all use it).
+
+    counts, incoming (B, N_B, L) int: states at the start of the hour. moves (B or 1,
+    N_B, L, R) int ≥ 0 as requested (clamped here). dispatch (B or 1, C, N_B): executable
+    (``clamp_dispatch``). release (B or 1, M): requested releases capped by the hour's
+    candidates (``release_request``), None when none is possible. price: the hour's $/kWh
+    (scalar, or (B, 1) for days with different prices).
+    """
+    c = config
+    n_b, n_st, n_lv = counts.shape
+
+    # 1. charging and B2B (eqs. 9–16)
+    m, per_station = _clamp_moves(counts, moves, tables)
+    net = per_station @ tables.rates                      # charged − donated steps
+    grid_kwh = net * c.step_kwh                           # eq. (12): ≥ 0 after the clamp
+    j = tables.donor_col
+    b2b_kwh = (per_station[..., j] if j >= 0 else np.zeros_like(net)) * c.step_kwh * 1.0
+    after = counts + m.reshape(n_b, n_st, -1) @ tables.transfer
+    bdc = (m * tables.move_cost_0).sum(axis=(2, 3)) + after @ tables.storage_cost  # eq. (11)
+    ppc = price * grid_kwh
+
+    # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries (SOC ≥ SOC_max −
+    # SOC_dev); released EVs of last hour go first, then the dispatched ones
+    stock = after[..., c.ready_level:]
+    taken = np.cumsum(stock, axis=-1)
+    want = incoming.sum(axis=-1) + dispatch.sum(axis=1)
+    served = np.minimum(want, taken[..., -1])
+    np.minimum(taken, served[..., None], out=taken)
+    taken[..., 1:] -= taken[..., :-1]
+    stock -= taken
+    left_here = (dispatch.reshape(len(dispatch), -1) @ tables.arrive_matrix).reshape(-1, n_st, n_lv)
+    unserved = want - served
+    if unserved.any():
+        # the served EVs leave their batteries: released EVs first, lowest level first
+        src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
+        np.cumsum(src, axis=-1, out=src)
+        np.minimum(src, served[..., None], out=src)
+        src[..., 1:] -= src[..., :-1]
+        after += src[..., :n_lv]
+        after += src[..., n_lv:]
+    else:
+        after += incoming
+        after += left_here
+
+    # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
+    # take one at the lowest level that reaches the next station; they swap there next hour
+    incoming_next = np.zeros_like(counts)
+    if release is None:
+        rel = np.zeros((n_b, len(tables.release_gain)), dtype=np.int64)
+        released = np.zeros(n_b, dtype=np.int64)
+    else:
+        rs, lo = c.release_station, tables.release_take
+        rel = np.minimum(np.cumsum(release, axis=-1), after[:, rs, lo, None])
+        rel[..., 1:] -= rel[..., :-1]
+        released = rel.sum(axis=-1)
+        after[:, rs] += rel @ tables.release_matrix
+        after[:, rs, lo] -= released
+        incoming_next[:, rs + 1, tables.release_arrive_level] = released
+    released_kwh = (rel @ tables.release_gain) * c.step_kwh
+
+    bdc_driving = (dispatch * tables.drive_cost).sum(axis=(1, 2)) + released * tables.drive_cost_release
+    unserved_penalty = unserved.sum(axis=-1) * c.unserved_penalty_usd
+    cost = ppc.sum(axis=-1) + bdc.sum(axis=-1) + bdc_driving + unserved_penalty
+    short = penalty = None
+    if t + 1 >= c.horizon_h:  # eq. (13): every battery at terminal_soc at the end, priced
+        short = (after @ tables.terminal_gap).sum(axis=-1) * c.step_kwh
+        penalty = short * c.terminal_price
+        cost = cost + penalty
+    return BatchHour(m, after, incoming_next, ppc, bdc, grid_kwh, b2b_kwh, served, unserved,
+                     dispatch.sum(axis=1), rel, released, released_kwh, bdc_driving,
+                     unserved_penalty, short, penalty, cost)
+
+
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
          moves: np.ndarray, dispatch: np.ndarray, release: np.ndarray) -> tuple[ExpresswayState, HourResult]:
     """One hour. Inputs are clamped to what is executable (see each clamp's doc); the
     returned ``HourResult.moves`` / ``release_by_class`` are what actually happened."""
-    c = instance.config
     t = state.t
-    price = instance.price_per_kwh[t]
-    r = tables.rates
     counts = state.counts
-    n_st, n_lv = counts.shape
-
-    # 1. charging and B2B (eqs. 9–16)
-    moves = clamp_moves(counts, np.reshape(moves, (n_st, n_lv, len(r))), tables)
-    per_station = moves.sum(axis=1)                      # (N, R)
-    charged_steps = per_station @ tables.up
-    donated_steps = per_station @ tables.down
-    grid_kwh = (charged_steps - donated_steps) * c.step_kwh
-    after = apply_moves(counts, moves, r)
-    bdc = (moves * tables.move_cost_0).sum(axis=(1, 2)) + after @ tables.storage_cost
-    ppc = price * grid_kwh
-
-    # 2. swaps (eqs. 4–8, 17): released EVs from last hour first, then dispatched classes;
-    # EVs take the lowest swap-ready batteries
-    disp = clamp_dispatch(instance, t, dispatch, tables)
-    served = np.zeros(n_st, dtype=np.int64)
-    unserved = np.zeros(n_st, dtype=np.int64)
-    ready_lv = c.ready_level
-    incoming_all = state.incoming
-    # plain Python ints below: the arrays are tiny and numpy's per-call overhead dominates
-    n_inc = incoming_all.sum(axis=1).tolist()
-    disp_l = disp.T.tolist()                       # (N, C)
-    arrive = tables.arrive_level.T.tolist()        # (N, C)
-    ready_avail = after[:, ready_lv:].sum(axis=1).tolist()
-    for n in range(n_st):
-        want = n_inc[n] + sum(disp_l[n])
-        if want == 0:
-            continue
-        row = after[n]
-        k = min(want, ready_avail[n])
-        left = k
-        lv = ready_lv
-        while left:
-            x = min(left, int(row[lv]))
-            row[lv] -= x
-            left -= x
-            lv += 1
-        if k == want:
-            if n_inc[n]:
-                row += incoming_all[n]
-            for lv, cnt in zip(arrive[n], disp_l[n]):
-                row[lv] += cnt
-        else:
-            # released EVs (incoming) are served before dispatched ones, lowest level first
-            by_level = [0] * n_lv
-            for lv, cnt in zip(arrive[n], disp_l[n]):
-                by_level[lv] += cnt
-            left = k
-            for src in (incoming_all[n].tolist(), by_level):
-                for lv in range(n_lv):
-                    if not left:
-                        break
-                    x = min(left, src[lv])
-                    row[lv] += x
-                    left -= x
-        served[n], unserved[n] = k, want - k
-
-    # 3. release at the release station (eqs. 18–22)
-    n_rel = len(instance.release_levels)
-    rel = np.zeros(n_rel, dtype=np.int64)
-    incoming = np.zeros_like(incoming_all)
-    released_kwh = 0.0
-    if c.n_stations > 1 and t < c.horizon_h - 1:
-        rs = c.release_station
-        lo = release_take_level(instance)
-        want = np.minimum(np.maximum(np.asarray(release, dtype=np.int64), 0),
-                          instance.release_candidates[t])
-        left = int(after[rs, lo])
-        for m in range(n_rel):
-            rel[m] = min(left, int(want[m]))
-            left -= rel[m]
-        total = int(rel.sum())
-        if total:
-            after[rs, lo] -= total
-            np.add.at(after[rs], instance.release_levels, rel)
-            released_kwh = float(((instance.release_levels - lo) * rel).sum() * c.step_kwh)
-            gap_steps = c.drive_steps(c.station_km[rs + 1] - c.station_km[rs])
-            incoming[rs + 1, lo - gap_steps] = total
-
-    n_released = int(rel.sum())
-    bdc_driving = float((disp * tables.drive_cost).sum() + n_released * tables.drive_cost_release)
-    n_unserved = int(unserved.sum())
-    result = HourResult(
-        ppc=ppc, bdc=bdc, grid_kwh=grid_kwh.astype(float), b2b_kwh=donated_steps * c.step_kwh * 1.0,
-        served=served, unserved=unserved, dispatched=disp.sum(axis=0), released=n_released,
-        released_kwh=released_kwh, bdc_driving=bdc_driving,
-        unserved_penalty=float(n_unserved * c.unserved_penalty_usd),
-        moves=moves, release_by_class=rel)
-    new = ExpresswayState(t + 1, after, incoming, state.served_total + int(served.sum()),
-                          state.unserved_total + n_unserved, state.released_total + n_released)
-    if new.t >= c.horizon_h:
-        short = terminal_shortfall_kwh(c, after)
-        result.terminal_shortfall_kwh = short
-        result.terminal_penalty = short * c.terminal_price
-    return new, result
+    moves = np.reshape(np.asarray(moves, dtype=np.int64), (1, *counts.shape, len(tables.rates)))
+    if moves.min(initial=0) < 0:
+        moves = np.maximum(moves, 0)
+    want = release_request(instance, t, release)
+    h = step_batch(tables, instance.config, t, instance.price_per_kwh[t], counts[None],
+                   state.incoming[None], moves, clamp_dispatch(instance, t, dispatch, tables)[None],
+                   None if want is None else want[None])
+    new = ExpresswayState(t + 1, h.counts[0], h.incoming[0],
+                          state.served_total + int(h.served[0].sum()),
+                          state.unserved_total + int(h.unserved[0].sum()),
+                          state.released_total + int(h.released[0]))
+    return new, h.result(0)
 
 
 def terminal_shortfall_kwh(config: ExpresswayConfig, counts: np.ndarray) -> float:
@@ -358,7 +431,9 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
 
     ``played[t]`` = (state at the start of hour t, the hour's result) as the day was played
     (the env keeps them); without it the day is replayed first. Each counterfactual starts
-    at its hour, since earlier hours are unchanged.
+    at its hour, since earlier hours are unchanged, and ends early once it is back on the
+    played path (same stock): the rest of its day costs what the played day costs. All
+    counterfactual days are replayed together, as one batch (``step_batch``).
     """
     if played is None:
         played, state = [], initial_state(instance)
@@ -366,24 +441,43 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
             new, res = step(instance, tables, state, moves, dispatch, release)
             played.append((state, res))
             state = new
+    c = instance.config
     costs = np.array([res.cost for _, res in played])
-    out = np.zeros(instance.config.horizon_h)
-    for t, (state, res) in enumerate(played):
-        if res.released == 0:
+    out = np.zeros(c.horizon_h)
+    starts = [t for t, (_, res) in enumerate(played) if res.released]
+    if not starts:
+        return out
+    n_st, n_lv = played[0][0].counts.shape
+    total = np.zeros(len(starts))
+    days = np.zeros(0, dtype=np.int64)            # the counterfactual days in the batch
+    counts = np.zeros((0, n_st, n_lv), dtype=np.int64)
+    incoming = counts
+    for k in range(starts[0], len(actions)):
+        if len(days) and k < len(played):
+            here = played[k][0]
+            back = (counts == here.counts).all(axis=(1, 2)) & (incoming == here.incoming).all(axis=(1, 2))
+            if back.any():
+                total[days[back]] += costs[k:].sum()
+                keep = ~back
+                days, counts, incoming = days[keep], counts[keep], incoming[keep]
+        moves, dispatch, release = actions[k]
+        want = release_request(instance, k, release)
+        if k in starts:  # this hour's counterfactual day joins, without the hour's releases
+            days = np.append(days, starts.index(k))
+            counts = np.concatenate([counts, played[k][0].counts[None]])
+            incoming = np.concatenate([incoming, played[k][0].incoming[None]])
+            if want is not None:
+                want = np.repeat(want[None], len(days), axis=0)
+                want[-1] = 0
+        elif want is not None:
+            want = want[None]
+        if not len(days):
             continue
-        total = 0.0
-        for k in range(t, len(actions)):
-            if k > t and k < len(played) and _same_stock(state, played[k][0]):
-                total += costs[k:].sum()  # back on the played path: the rest is identical
-                break
-            moves, dispatch, release = actions[k]
-            if k == t:
-                release = np.zeros_like(release)
-            state, r = step(instance, tables, state, moves, dispatch, release)
-            total += r.cost
-        out[t] = total - costs[t:].sum()
+        moves = np.maximum(np.reshape(np.asarray(moves, dtype=np.int64), (1, n_st, n_lv, -1)), 0)
+        h = step_batch(tables, c, k, instance.price_per_kwh[k], counts, incoming, moves,
+                       clamp_dispatch(instance, k, dispatch, tables)[None], want)
+        total[days] += h.cost
+        counts, incoming = h.counts, h.incoming
+    out[starts] = total - np.array([costs[t:].sum() for t in starts])
     return out
 
-
-def _same_stock(a: ExpresswayState, b: ExpresswayState) -> bool:
-    return np.array_equal(a.counts, b.counts) and np.array_equal(a.incoming, b.incoming)
