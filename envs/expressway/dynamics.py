@@ -69,7 +69,9 @@ class CostTables:
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
     # for the batched transition (``step_batch``)
-    transfer: np.ndarray = field(default=None, repr=False)      # (L·R, L) int: a move's −1/+1
+    flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + R + 1), see below
+    reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
+    nearest_onehot: np.ndarray = field(default=None, repr=False)  # (C, N_B) int
     arrive_matrix: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B·L) int: EV battery levels
     release_matrix: np.ndarray = field(default=None, repr=False)  # (M, L) int: released EVs' levels
     release_gain: np.ndarray = field(default=None, repr=False)   # (M,) int: steps released per EV
@@ -121,6 +123,13 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
             if feasible[i, j]:
                 transfer[i, j, i] -= 1
                 transfer[i, j, i + k] += 1
+    # flow: a battery moved at (level l, rate r) changes the level counts by −1 at l and +1
+    # at l + RATES[r] (first L columns), counts once in column L + r, and adds RATES[r]
+    # charged steps (last column); float so that the batched product runs on BLAS (exact:
+    # small integers)
+    flow = np.concatenate([transfer.reshape(n_lv * n_r, n_lv),
+                           np.tile(np.eye(n_r), (n_lv, 1)),
+                           np.tile(r, n_lv)[:, None]], axis=1).astype(float)
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
     arrive = np.zeros((len(instance.ev_levels), n_st, n_st, n_lv), dtype=np.int64)
     for ci, n in zip(*np.nonzero(reach)):
@@ -134,7 +143,8 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         up=np.maximum(r, 0), down=np.maximum(-r, 0),
         donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
-        transfer=transfer.reshape(n_lv * n_r, n_lv),
+        flow=flow, reach_int=reach.astype(np.int64),
+        nearest_onehot=(np.arange(n_st) == np.argmax(reach, axis=1)[:, None]).astype(np.int64),
         arrive_matrix=arrive.reshape(-1, n_st * n_lv), release_matrix=release,
         release_gain=instance.release_levels - take, release_take=take,
         release_arrive_level=take - c.drive_steps(gap),
@@ -215,24 +225,25 @@ def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np
 def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
                  tables: CostTables) -> tuple[np.ndarray, np.ndarray]:
     """``clamp_moves`` on a leading batch axis: counts (B, N, L), moves (B or 1, N, L, R)
-    ≥ 0. Returns the executable moves (B, N, L, R) and their per-station sums (B, N, R)."""
+    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + R + 1) float:
+    per station the change of each level's count, the batteries moved at each rate and the
+    net charged steps (``CostTables.flow``)."""
+    n_b, n_st = counts.shape[:2]
     # columns in order, each up to the batteries the earlier columns left at the level
-    m = np.cumsum(moves * tables.feasible, axis=-1)
-    m = np.minimum(m, counts[..., None])
+    m = np.minimum(np.cumsum(moves * tables.feasible, axis=-1), counts[..., None])
     m[..., 1:] -= m[..., :-1]
-    per_station = m.sum(axis=2)
+    flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
     j = tables.donor_col
-    if j >= 0:
-        net = per_station @ tables.rates  # charged − donated steps per station
-        if net.min() < 0:
-            # eq. (12): drop donors from the highest levels first (keep the lowest as donors)
-            excess = np.maximum(-net, 0)
-            top_down = m[..., ::-1, j]
-            drop = np.minimum(np.cumsum(top_down, axis=-1), excess[..., None])
-            drop[..., 1:] -= drop[..., :-1]
-            top_down -= drop
-            per_station[..., j] -= excess
-    return m, per_station
+    if j >= 0 and flow[..., -1].min() < 0:
+        # eq. (12): discharge ≤ charge per station; drop donors from the highest levels
+        # first (keep the lowest as donors)
+        excess = np.maximum(-flow[..., -1], 0).astype(np.int64)
+        top_down = m[..., ::-1, j]
+        drop = np.minimum(np.cumsum(top_down, axis=-1), excess[..., None])
+        drop[..., 1:] -= drop[..., :-1]
+        top_down -= drop
+        flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
+    return m, flow
 
 
 def apply_moves(counts: np.ndarray, moves: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -251,17 +262,17 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
     """(C, N_B) executable dispatch: unreachable stations get none, requests are honoured
     station by station up to the class's arrivals, and EVs not dispatched anywhere go
     to the nearest station (station 0 is reachable by every class at the default)."""
-    arrivals = instance.arrivals[t]
-    reach = reachable(instance) if tables is None else tables.reach
-    nearest = np.argmax(reach, axis=1) if tables is None else tables.nearest
-    d = np.where(reach, np.asarray(dispatch, dtype=np.int64), 0)
-    if d.min(initial=0) < 0:
-        d = np.maximum(d, 0)
-    if (d.sum(axis=1) > arrivals).any():
-        cum = np.minimum(np.cumsum(d, axis=1), arrivals[:, None])
-        d = np.diff(cum, axis=1, prepend=0)
-    rest = arrivals - d.sum(axis=1)
-    d[np.arange(len(arrivals)), nearest] += rest
+    if tables is None:
+        tables = cost_tables(instance)
+    d = np.maximum(np.asarray(dispatch, dtype=np.int64), 0)
+    return _clamp_dispatch(tables, instance.arrivals[t], d)
+
+
+def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarray) -> np.ndarray:
+    """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C)."""
+    d = np.minimum(np.cumsum(dispatch * tables.reach_int, axis=-1), arrivals[..., None])
+    d[..., 1:] -= d[..., :-1]
+    d += (arrivals - d.sum(axis=-1))[..., None] * tables.nearest_onehot
     return d
 
 
@@ -275,46 +286,52 @@ def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -
                       instance.release_candidates[t])
 
 
+# rows of BatchHour.station ($, kWh per station) and BatchHour.evs (EVs per station)
+PPC, BDC, GRID_KWH, B2B_KWH = range(4)
+SERVED, UNSERVED, DISPATCHED = range(3)
+
+
 @dataclass
 class BatchHour:
-    """One hour of B days stepped together (``step_batch``): per-station arrays (B, N_B),
-    per-day arrays (B,). ``counts``/``incoming`` are the states after the hour, ``moves`` /
-    ``release`` what was executed. ``dispatched`` and ``bdc_driving`` broadcast like the
-    dispatch given."""
+    """One hour of B days stepped together (``step_batch``).
+
+    station (B, 4, N_B) float: PPC, BDC (moves + storage), grid kWh, B2B kWh per station.
+    evs (B, 3, N_B) int: EVs served, unserved, dispatched per station. station_sum (B, 4)
+    and evs_sum (B, 3): their sums over stations. counts / incoming (B, N_B, L): the states
+    after the hour; moves (B, N_B, L, R) / release (B, M): what was executed. Per day (B,):
+    released, released_kwh, bdc_driving, unserved_penalty, cost, and at the last hour
+    terminal_shortfall_kwh / terminal_penalty (None before).
+    """
 
     moves: np.ndarray
     counts: np.ndarray
     incoming: np.ndarray
-    ppc: np.ndarray
-    bdc: np.ndarray
-    grid_kwh: np.ndarray
-    b2b_kwh: np.ndarray
-    served: np.ndarray
-    unserved: np.ndarray
-    dispatched: np.ndarray
+    station: np.ndarray
+    evs: np.ndarray
+    station_sum: np.ndarray
+    evs_sum: np.ndarray
     release: np.ndarray
     released: np.ndarray
     released_kwh: np.ndarray
     bdc_driving: np.ndarray
     unserved_penalty: np.ndarray
-    terminal_shortfall_kwh: np.ndarray
-    terminal_penalty: np.ndarray
     cost: np.ndarray
+    terminal_shortfall_kwh: np.ndarray | None = None
+    terminal_penalty: np.ndarray | None = None
 
     def result(self, b: int) -> HourResult:
-        """Day ``b``'s hour as a :class:`HourResult`."""
-        terminal = {}
-        if self.terminal_penalty is not None:
-            terminal = {"terminal_penalty": float(self.terminal_penalty[b]),
-                        "terminal_shortfall_kwh": float(self.terminal_shortfall_kwh[b])}
-        return HourResult(
-            ppc=self.ppc[b], bdc=self.bdc[b], grid_kwh=self.grid_kwh[b], b2b_kwh=self.b2b_kwh[b],
-            served=self.served[b], unserved=self.unserved[b],
-            dispatched=self.dispatched[min(b, len(self.dispatched) - 1)],
+        """Day ``b``'s hour as a :class:`HourResult` (its arrays are views of this batch's)."""
+        s, e = self.station[b], self.evs[b]
+        res = HourResult(
+            ppc=s[PPC], bdc=s[BDC], grid_kwh=s[GRID_KWH], b2b_kwh=s[B2B_KWH],
+            served=e[SERVED], unserved=e[UNSERVED], dispatched=e[DISPATCHED],
             released=int(self.released[b]), released_kwh=float(self.released_kwh[b]),
-            bdc_driving=float(self.bdc_driving[min(b, len(self.bdc_driving) - 1)]),
-            unserved_penalty=float(self.unserved_penalty[b]), moves=self.moves[b],
-            release_by_class=self.release[b], **terminal)
+            bdc_driving=float(self.bdc_driving[b]), unserved_penalty=float(self.unserved_penalty[b]),
+            moves=self.moves[b], release_by_class=self.release[b])
+        if self.terminal_penalty is not None:
+            res.terminal_penalty = float(self.terminal_penalty[b])
+            res.terminal_shortfall_kwh = float(self.terminal_shortfall_kwh[b])
+        return res
 
 
 def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: float,
@@ -331,28 +348,35 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     """
     c = config
     n_b, n_st, n_lv = counts.shape
+    station = np.empty((n_b, 4, n_st))
+    evs = np.empty((n_b, 3, n_st), dtype=np.int64)
 
-    # 1. charging and B2B (eqs. 9–16)
-    m, per_station = _clamp_moves(counts, moves, tables)
-    net = per_station @ tables.rates                      # charged − donated steps
-    grid_kwh = net * c.step_kwh                           # eq. (12): ≥ 0 after the clamp
-    j = tables.donor_col
-    b2b_kwh = (per_station[..., j] if j >= 0 else np.zeros_like(net)) * c.step_kwh * 1.0
-    after = counts + m.reshape(n_b, n_st, -1) @ tables.transfer
-    bdc = (m * tables.move_cost_0).sum(axis=(2, 3)) + after @ tables.storage_cost  # eq. (11)
-    ppc = price * grid_kwh
+    # 1. charging and B2B (eqs. 9–16); grid energy = net charged steps ≥ 0 (eq. 12)
+    m, flow = _clamp_moves(counts, moves, tables)
+    np.multiply(flow[..., -1], c.step_kwh, out=station[:, GRID_KWH])
+    if tables.donor_col >= 0:
+        np.multiply(flow[..., n_lv + tables.donor_col], c.step_kwh, out=station[:, B2B_KWH])
+    else:
+        station[:, B2B_KWH] = 0.0
+    np.multiply(price, station[:, GRID_KWH], out=station[:, PPC])
+    after = (counts + flow[..., :n_lv]).astype(np.int64)
+    np.add((m * tables.move_cost_0).sum(axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
+           out=station[:, BDC])
 
     # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries (SOC ≥ SOC_max −
     # SOC_dev); released EVs of last hour go first, then the dispatched ones
+    served, unserved = evs[:, SERVED], evs[:, UNSERVED]
+    dispatched = dispatch.sum(axis=1)
+    evs[:, DISPATCHED] = dispatched
+    want = incoming.sum(axis=-1) + dispatched
     stock = after[..., c.ready_level:]
     taken = np.cumsum(stock, axis=-1)
-    want = incoming.sum(axis=-1) + dispatch.sum(axis=1)
-    served = np.minimum(want, taken[..., -1])
+    np.minimum(want, taken[..., -1], out=served)
     np.minimum(taken, served[..., None], out=taken)
     taken[..., 1:] -= taken[..., :-1]
     stock -= taken
     left_here = (dispatch.reshape(len(dispatch), -1) @ tables.arrive_matrix).reshape(-1, n_st, n_lv)
-    unserved = want - served
+    np.subtract(want, served, out=unserved)
     if unserved.any():
         # the served EVs leave their batteries: released EVs first, lowest level first
         src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
@@ -368,9 +392,10 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
     # take one at the lowest level that reaches the next station; they swap there next hour
     incoming_next = np.zeros_like(counts)
-    if release is None:
+    if release is None or not release.any():
         rel = np.zeros((n_b, len(tables.release_gain)), dtype=np.int64)
         released = np.zeros(n_b, dtype=np.int64)
+        released_kwh = np.zeros(n_b)
     else:
         rs, lo = c.release_station, tables.release_take
         rel = np.minimum(np.cumsum(release, axis=-1), after[:, rs, lo, None])
@@ -379,19 +404,20 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
         after[:, rs] += rel @ tables.release_matrix
         after[:, rs, lo] -= released
         incoming_next[:, rs + 1, tables.release_arrive_level] = released
-    released_kwh = (rel @ tables.release_gain) * c.step_kwh
+        released_kwh = (rel @ tables.release_gain) * c.step_kwh
 
+    station_sum = station.sum(axis=-1)
+    evs_sum = evs.sum(axis=-1)
     bdc_driving = (dispatch * tables.drive_cost).sum(axis=(1, 2)) + released * tables.drive_cost_release
-    unserved_penalty = unserved.sum(axis=-1) * c.unserved_penalty_usd
-    cost = ppc.sum(axis=-1) + bdc.sum(axis=-1) + bdc_driving + unserved_penalty
-    short = penalty = None
+    unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
+    cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving + unserved_penalty
+    hour = BatchHour(m, after, incoming_next, station, evs, station_sum, evs_sum, rel, released,
+                     released_kwh, bdc_driving, unserved_penalty, cost)
     if t + 1 >= c.horizon_h:  # eq. (13): every battery at terminal_soc at the end, priced
-        short = (after @ tables.terminal_gap).sum(axis=-1) * c.step_kwh
-        penalty = short * c.terminal_price
-        cost = cost + penalty
-    return BatchHour(m, after, incoming_next, ppc, bdc, grid_kwh, b2b_kwh, served, unserved,
-                     dispatch.sum(axis=1), rel, released, released_kwh, bdc_driving,
-                     unserved_penalty, short, penalty, cost)
+        hour.terminal_shortfall_kwh = (after @ tables.terminal_gap).sum(axis=-1) * c.step_kwh
+        hour.terminal_penalty = hour.terminal_shortfall_kwh * c.terminal_price
+        hour.cost = cost + hour.terminal_penalty
+    return hour
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
@@ -407,11 +433,15 @@ def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayStat
     h = step_batch(tables, instance.config, t, instance.price_per_kwh[t], counts[None],
                    state.incoming[None], moves, clamp_dispatch(instance, t, dispatch, tables)[None],
                    None if want is None else want[None])
-    new = ExpresswayState(t + 1, h.counts[0], h.incoming[0],
-                          state.served_total + int(h.served[0].sum()),
-                          state.unserved_total + int(h.unserved[0].sum()),
-                          state.released_total + int(h.released[0]))
-    return new, h.result(0)
+    return state_after(state, h, 0), h.result(0)
+
+
+def state_after(state: ExpresswayState, hour: BatchHour, b: int) -> ExpresswayState:
+    """Day ``b``'s state after ``hour`` (``state``: its state before)."""
+    return ExpresswayState(state.t + 1, hour.counts[b], hour.incoming[b],
+                           state.served_total + int(hour.evs_sum[b, SERVED]),
+                           state.unserved_total + int(hour.evs_sum[b, UNSERVED]),
+                           state.released_total + int(hour.released[b]))
 
 
 def terminal_shortfall_kwh(config: ExpresswayConfig, counts: np.ndarray) -> float:
