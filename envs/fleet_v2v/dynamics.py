@@ -16,6 +16,7 @@ station j, 1+S..S+V = meet provider van p at the rendezvous point ``rendezvous``
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -208,18 +209,20 @@ def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
               rng: np.random.Generator) -> FleetState:
     """All vans at the depot at ``depart_time_h``, ready to leave (not yet advanced)."""
     v_n = instance.n_vans
-    factor = np.ones(v_n)
-    if config.consumption_noise_std > 0:
-        factor = np.clip(1.0 + config.consumption_noise_std * rng.standard_normal(v_n), 0.5, 1.5)
+    tabs = instance.tables
+    factor = tabs.ones
+    if config.consumption_noise_std > 0:  # = np.clip(..., 0.5, 1.5)
+        factor = np.minimum(np.maximum(
+            1.0 + config.consumption_noise_std * rng.standard_normal(v_n), 0.5), 1.5)
     kwh = instance.kwh_per_km[None, :] * config.consumption_scale * factor[:, None]
     d = instance.depot
-    xy = instance.tables.xy[d]
+    xy = tabs.xy[d]
     return FleetState(
-        time_h=float(instance.depart_h.min()), deciding=-1,
-        energy_kwh=(instance.initial_soc * instance.battery_kwh).tolist(),
-        mode=[READY] * v_n, event_h=instance.depart_h.astype(float).tolist(),
+        time_h=tabs.start_h, deciding=-1,
+        energy_kwh=list(tabs.start_kwh),
+        mode=[READY] * v_n, event_h=list(tabs.depart_h),
         started=[False] * v_n, route_idx=[1] * v_n, node=[d] * v_n,
-        origin_dist_km=np.tile(instance.dist_km[d], (v_n, 1)), origin_xy_km=[xy] * v_n,
+        origin_dist_km=instance.dist_km[tabs.depot_rows], origin_xy_km=[xy] * v_n,
         move_target=[d] * v_n, move_purpose=[ROUTE] * v_n, move_start_h=[0.0] * v_n,
         move_len_km=[0.0] * v_n, move_speed_kmh=[1.0] * v_n, move_kwh=[0.0] * v_n,
         move_start_kwh=[0.0] * v_n, move_end=[ARRIVE] * v_n, partner=[-1] * v_n,
@@ -310,53 +313,67 @@ def rendezvous(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
     keeps ``soc_v2v_threshold`` after its own route, the one with the least combined
     detour km + waiting (hours × legal maximum speed)."""
     v_n = instance.n_vans
-    cap = instance.battery_kwh
-    node = np.full(v_n, -1, dtype=np.int64)
-    deliver = np.zeros(v_n)
-    needs = np.zeros(v_n)
-    detour = np.full(v_n, np.inf)
-    c_km = np.full(v_n, np.inf)
-    dc = state.origin_dist_km[c]
-    ec = state.energy_kwh[c]
-    c_min = state.kwh_per_km[c].min()
-    vmax = float(instance.speed_levels_kmh[-1])
-    c_next_km = instance.tables.route_from[c, min(state.route_idx[c], len(instance.routes[c]))]
-    c_detour = dc + c_next_km - remaining_km(instance, state, c, dc)
-    c_reach = dc * c_min <= ec + EPS
-    reserve_c = (config.soc_station_threshold + config.replenish_margin_soc) * cap
-    c_need = c_next_km * state.kwh_per_km[c].max() + reserve_c - (ec - dc * c_min)
-    t_c = state.time_h + dc / vmax
     mode, partner = state.mode, state.partner
-    # every candidate provider at once: (P, N) rows of the same element-wise formulas
     provs = [p for p in range(v_n) if p != c and mode[p] < WAITING and partner[p] < 0]
     if not provs:
-        return RendezvousPlan(node, deliver, needs, detour, c_km)
-    fp = [free_point(config, instance, state, p) for p in provs]
-    dp = np.stack([f[0] for f in fp])
-    tp = np.array([f[1] for f in fp])[:, None]
-    ep = np.array([f[2] for f in fp], dtype=float)[:, None]
-    kpk = state.kwh_per_km[provs]
-    pmax = kpk[:, -1:]
+        return RendezvousPlan(np.full(v_n, -1, dtype=np.int64), np.zeros(v_n), np.zeros(v_n),
+                              np.full(v_n, np.inf), np.full(v_n, np.inf))
+    cap = instance.battery_kwh
     tabs = instance.tables
-    kps = [min(f[3], tabs.route_len[p]) for p, f in zip(provs, fp)]
+    dc = state.origin_dist_km[c]
+    ec = state.energy_kwh[c]
+    kwh_rows = state.kwh_per_km.tolist()
+    c_min = min(kwh_rows[c])
+    vmax = tabs.speeds[-1]
+    c_next_km = tabs.route_from[c, min(state.route_idx[c], tabs.route_len[c])]
+    c_detour = dc + c_next_km - remaining_km(instance, state, c, dc)
+    dc_min = dc * c_min
+    c_reach = dc_min <= ec + EPS
+    reserve_c = (config.soc_station_threshold + config.replenish_margin_soc) * cap
+    c_need = c_next_km * max(kwh_rows[c]) + reserve_c - (ec - dc_min)
+    t_c = state.time_h + dc / vmax
+    # every candidate provider at once: (P, N) rows of the same element-wise formulas;
+    # per provider: where and when it is next free (``free_point``), with what energy,
+    # its consumption at the legal maximum and at its most consuming level, and its
+    # road km home from that point (``_route_km_from``)
+    rows, cols, kps = [], [], []
+    routes, route_len, suffix = instance.routes, tabs.route_len, tabs.route_suffix
+    for p in provs:
+        dvec, t, e, k = free_point(config, instance, state, p)
+        kl = kwh_rows[p]
+        n_r = route_len[p]
+        here = dvec[routes[p][k]] + suffix[p][k] if k < n_r else dvec[instance.depot]
+        rows.append(dvec)
+        cols.append((t, e, kl[-1], max(kl), here))
+        kps.append(k if k < n_r else n_r)
+    dp = np.array(rows)
+    cols = np.array(cols)
+    tp, ep, pmax, pkmax, p_route_here = (cols[:, j: j + 1] for j in range(5))
     p_route_after = tabs.route_from[provs, kps]  # = _route_km_from(instance, p, k, D)
-    p_route_here = np.array([_route_km_from(instance, p, f[3], f[0]) for p, f in zip(provs, fp)],
-                            dtype=float)[:, None]
-    spare = (ep - dp * pmax - p_route_after * kpk.max(axis=1, keepdims=True)
-             - config.soc_v2v_threshold * cap)
-    ok = c_reach & (dp * pmax <= ep + EPS) & (spare > 0.1)
+    dp_max = dp * pmax
+    spare = ep - dp_max - p_route_after * pkmax - config.soc_v2v_threshold * cap
+    ok = c_reach & (dp_max <= ep + EPS) & (spare > 0.1)
     p_detour = dp + p_route_after - p_route_here
     wait = np.abs(t_c - (tp + dp / vmax))
     score = np.where(ok, c_detour + p_detour + wait * vmax, np.inf)
-    best = np.argmin(score, axis=1)
-    for i in np.flatnonzero(ok.any(axis=1)):
-        p, r = provs[i], int(best[i])
-        node[p] = r
-        deliver[p] = max(0.0, min(c_need[r], config.efficiency * spare[i, r], cap - ec))
-        needs[p] = max(0.0, min(c_need[r], cap - ec))
-        detour[p] = score[i, r]
-        c_km[p] = dc[r]
-    return RendezvousPlan(node, deliver, needs, detour, c_km)
+    best = score.argmin(axis=1)
+    rows_ok = ok.any(axis=1).tolist()
+    node, deliver, needs = [-1] * v_n, [0.0] * v_n, [0.0] * v_n
+    detour, c_km = [math.inf] * v_n, [math.inf] * v_n
+    if True in rows_ok:
+        at = tabs.arange[: len(provs)]
+        best_l, c_need_b, dc_b = best.tolist(), c_need[best].tolist(), dc[best].tolist()
+        spare_b, score_b = spare[at, best].tolist(), score[at, best].tolist()
+        room, eff = cap - ec, config.efficiency
+        for i, p in enumerate(provs):
+            if rows_ok[i]:
+                node[p] = best_l[i]
+                deliver[p] = max(0.0, min(c_need_b[i], eff * spare_b[i], room))
+                needs[p] = max(0.0, min(c_need_b[i], room))
+                detour[p] = score_b[i]
+                c_km[p] = dc_b[i]
+    return RendezvousPlan(np.array(node, dtype=np.int64), np.array(deliver), np.array(needs),
+                          np.array(detour), np.array(c_km))
 
 
 def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetState,
@@ -365,17 +382,19 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
     be reachable with the energy on board at that level; stations and V2V only when
     replenishment is allowed; a provider only with spare energy and a rendezvous."""
     c = state.deciding
-    s_n, v_n, l_n = instance.n_stations, instance.n_vans, len(instance.speed_levels_kmh)
-    mask = np.zeros((1 + s_n + v_n, l_n), dtype=bool)
+    tabs = instance.tables
+    mask = np.zeros(tabs.mask_shape, dtype=bool)
     if c < 0:
         mask[0, :] = True
         return mask
+    s_n = tabs.n_stations
     dc = state.origin_dist_km[c]
     ec = state.energy_kwh[c] + EPS
     kpk = state.kwh_per_km[c]
-    row = dc[next_route_node(instance, state, c)] * kpk <= ec
+    d = float(dc[next_route_node(instance, state, c)])
+    row = [d * k <= ec for k in kpk.tolist()]
     mask[0] = row
-    any_ok = row.any()
+    any_ok = True in row
     if replenish_allowed(config, instance, state, c):
         mask[1: 1 + s_n] = dc[instance.station_nodes][:, None] * kpk[None, :] <= ec
         if plan is None:
@@ -611,7 +630,7 @@ def apply_decision(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fl
                    choice: int, level: int, plan: RendezvousPlan | None = None) -> None:
     """Start the deciding van's move. The caller checked the action against the mask."""
     c = state.deciding
-    s_n = instance.n_stations
+    s_n = instance.tables.n_stations
     state.n_decisions += 1
     state.deciding = -1
     if choice == 0:
@@ -649,7 +668,7 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
     kind = instance.tables.kind
     while True:
         # active vans are those not DONE / STRANDED (the two highest modes)
-        if not any(m < DONE for m in mode):
+        if min(mode) >= DONE:
             state.terminated = True
             return
         t = min(event_h)
@@ -658,7 +677,7 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
             _time_up(config, instance, state, limit)
             return
         if t > state.time_h:
-            n_on = sum(1 for m, s in zip(mode, started) if s and m < DONE)
+            n_on = sum(map(operator.and_, started, map(DONE.__gt__, mode)))  # started, active
             state.costs["time"] += config.time_cost_per_h * n_on * (t - state.time_h)
             state.time_h = t
         started[v] = True

@@ -13,6 +13,7 @@ from swapgym.envs.fleet_v2v import dynamics as dyn
 from swapgym.envs.fleet_v2v.config import FleetV2VConfig
 from swapgym.envs.fleet_v2v.instance import FleetV2VInstance, make_instance
 
+_INTEGER = (int, np.integer)
 _ONE_HOT = tuple(tuple(1.0 if i == m else 0.0 for i in range(6)) for m in range(6))
 
 
@@ -133,10 +134,20 @@ class FleetV2VEnv(gym.Env):
         self._route_table = tab.tolist()
         self._route_cols = r_max + 1
         self._suffix = inst.route_suffix_km.tolist()
-        self._window = np.nan_to_num(inst.window_h, nan=0.0).tolist()
+        self._window = [tuple(w) for w in np.nan_to_num(inst.window_h, nan=0.0).tolist()]
         self._stations = inst.station_nodes
-        self._zeros = [0.0] * len(self._buf)
-        self._tail_zeros = [0.0] * inst.n_vans
+        # road km node -> node and node -> each station (a van standing at node n has
+        # ``origin_dist_km[v] == dist_km[n]``)
+        self._dist = inst.dist_km.tolist()
+        self._station_km = inst.dist_km[:, inst.station_nodes].tolist()
+        # the observation as one flat list in the Dict space's (alphabetical) key order,
+        # kept between steps: ``_obs`` rewrites only what changed
+        sl = self._slices
+        self._vals = [0.0] * len(self._buf)
+        self._at = {k: s_.start for k, s_ in sl.items()}
+        self._views = list(sl.items())
+        self._shown_dec = -1  # deciding van whose one-hot entry is set
+        self._shown_plan = False  # provider_kwh / rendezvous_km hold a plan
         self._van_cache: list = [None] * inst.n_vans  # per van: see ``_obs``
 
     # -- gym API -----------------------------------------------------------------------
@@ -152,30 +163,32 @@ class FleetV2VEnv(gym.Env):
         return obs, self._info(dict.fromkeys(dyn.COST_TERMS, 0.0), False)
 
     def step(self, action):
-        if self.state is None:
+        st = self.state
+        if st is None:
             raise RuntimeError("step() called before reset()")
         try:
             a = int(action)
         except (TypeError, ValueError):
             raise ValueError(f"action: expected an integer in [0, {self.action_space.n}), "
                              f"got {action!r}") from None
-        if not 0 <= a < self.n_actions or (not isinstance(action, int | np.integer) and (
+        if not 0 <= a < self.n_actions or (not isinstance(action, _INTEGER) and (
                 np.ndim(action) > 1 or np.size(action) != 1)):
             raise ValueError(f"action: expected an integer in [0, {self.n_actions}), got {action!r}")
-        if self.state.terminated:
+        if st.terminated:
             raise RuntimeError("step() called after the episode ended; call reset()")
         choice, level = divmod(a, self.n_levels)
         replaced = not self._mask[choice, level]
         if replaced:
             choice, level = dyn.fallback(self._mask, level)
-        before = dict(self.state.costs)
-        dyn.apply_decision(self.config, self.instance, self.state, choice, level, self._plan)
-        dyn.advance(self.config, self.instance, self.state)
+        cfg, inst, costs = self.config, self.instance, st.costs
+        before = list(costs.values())  # in COST_TERMS order, as new_state made the dict
+        dyn.apply_decision(cfg, inst, st, choice, level, self._plan)
+        dyn.advance(cfg, inst, st)
         self._refresh()
-        breakdown = {k: -(self.state.costs[k] - before[k]) for k in dyn.COST_TERMS}
+        breakdown = {k: -(x - b) for (k, x), b in zip(costs.items(), before)}
         reward = float(sum(breakdown.values()))
-        terminated = bool(self.state.terminated)
-        truncated = (not terminated) and self.state.n_decisions >= self.config.max_decisions
+        terminated = bool(st.terminated)
+        truncated = (not terminated) and st.n_decisions >= cfg.max_decisions
         obs = self._obs()
         info = self._info(breakdown, replaced)
         if terminated or truncated:
@@ -198,69 +211,95 @@ class FleetV2VEnv(gym.Env):
         self._plan, self._mask = dyn.decision_context(self.config, self.instance, self.state)
 
     def _obs(self) -> dict[str, np.ndarray]:
-        # Plain Python floats per key, one float32 conversion of them all in the Dict
-        # space's (alphabetical) key order, handed out as views.
+        # ``self._vals`` holds the previous observation as plain Python floats; rewrite
+        # what changed, convert all of it to float32 once and hand out views per key.
         st, inst = self.state, self.instance
-        v_n = len(st.mode)
+        vals, at = self._vals, self._at
         c = st.deciding
-        cap = inst.battery_kwh
-        odist = st.origin_dist_km
-        last = self._route_cols - 1
-        dec = [0.0] * v_n
-        if c >= 0:
-            dec[c] = 1.0
+        if c != self._shown_dec:
+            o = at["deciding_van"]
+            if self._shown_dec >= 0:
+                vals[o + self._shown_dec] = 0.0
+            if c >= 0:
+                vals[o + c] = 1.0
+            self._shown_dec = c
         # one pass over the vans (same formulas as dyn._move_fraction / _energy_now /
         # _xy_now, inlined: this is the hottest loop of the env)
         t = st.time_h
+        cap = inst.battery_kwh
         xy_nodes = inst.tables.xy
-        onehot = _ONE_HOT
-        energy, soc, pos, modes, rem, win = [], [], [], [], [], []
+        o_soc, o_pos, o_mode = at["soc"], at["position_km"], at["mode"]
+        o_rem, o_win = at["remaining_km"], at["next_window_h"]
+        last = self._route_cols - 1
         table, suffix, window = self._route_table, self._suffix, self._window
+        odist, at_node, dist = st.origin_dist_km, st.node, self._dist
         cache = self._van_cache
+        moving = dyn.MOVING
+        energy = []
+        origins, targets, e_now = st.origin_xy_km, st.move_target, st.energy_kwh
         for v, (m, k) in enumerate(zip(st.mode, st.route_idx)):
-            (x0, y0), (x1, y1) = st.origin_xy_km[v], xy_nodes[st.move_target[v]]
-            if m == dyn.MOVING:
+            origin, target = origins[v], targets[v]
+            hit = cache[v]
+            if m == moving:
                 dur = st.move_len_km[v] / st.move_speed_kmh[v]
                 f = (t - st.move_start_h[v]) / dur if dur > 0 else 1.0
                 f = min(max(f, 0.0), 1.0)
                 e = max(st.move_start_kwh[v] - f * st.move_kwh[v], 0.0)
             else:
+                e = e_now[v]
+                # a van that is not moving shows the same as last time unless its mode,
+                # route index, point, energy or move target changed
+                if (hit is not None and hit[0] == m and hit[1] == k and hit[2] is origin
+                        and hit[3] == e and hit[4] == target):
+                    energy.append(e)
+                    continue
                 f = 0.0
-                e = st.energy_kwh[v]
             energy.append(e)
-            soc.append(min(e / cap, 1.0))
-            pos += (x0 + f * (x1 - x0), y0 + f * (y1 - y0))
+            (x0, y0), (x1, y1) = origin, xy_nodes[target]
+            vals[o_soc + v] = min(e / cap, 1.0)
+            i = o_pos + 2 * v
+            vals[i] = x0 + f * (x1 - x0)
+            vals[i + 1] = y0 + f * (y1 - y0)
             # mode, remaining km and next window change only with the van's mode, route
             # index or origin point (a new origin always comes as a new xy object)
-            origin = st.origin_xy_km[v]
-            hit = cache[v]
             if hit is None or hit[0] != m or hit[1] != k or hit[2] is not origin:
                 idx = k if k < last else last
                 nxt = table[v][idx]
-                r = (min(float(odist[v, nxt]) + suffix[v][idx], 1e4) if m < dyn.DONE
-                     else 0.0)
-                hit = cache[v] = (m, k, origin, r, window[nxt])
-            modes += onehot[m]
-            rem.append(hit[3])
-            win += hit[4]
+                if m < dyn.DONE:
+                    n = at_node[v]
+                    d = dist[n][nxt] if n >= 0 else float(odist[v, nxt])
+                    vals[o_rem + v] = min(d + suffix[v][idx], 1e4)
+                else:
+                    vals[o_rem + v] = 0.0
+                i = o_win + 2 * v
+                vals[i: i + 2] = window[nxt]
+                i = o_mode + 6 * v
+                vals[i: i + 6] = _ONE_HOT[m]
+            cache[v] = (m, k, origin, e, target)
         self._energy_now = energy
-        prov = rdv = self._tail_zeros
-        station = self._zeros[: len(self._stations)]
+        o = at["station_km"]
+        n_s = len(self._stations)
         if c >= 0:
-            station = odist[c, self._stations].tolist()
-            if self._plan is not None:
-                has = self._plan.node >= 0
-                prov = np.minimum(np.where(has, self._plan.deliver_kwh, 0.0), 1e4).tolist()
-                rdv = np.where(has, self._plan.consumer_km, 0.0).tolist()
-        parts = {"deciding_van": dec, "mode": modes, "next_window_h": win, "position_km": pos,
-                 "provider_kwh": prov, "remaining_km": rem, "rendezvous_km": rdv,
-                 "soc": soc, "station_km": station,
-                 "time_h": [st.time_h]}
-        vals = []
-        for k in self._slices:
-            vals += parts[k]
+            n = at_node[c]
+            vals[o: o + n_s] = (self._station_km[n] if n >= 0
+                                else odist[c, self._stations].tolist())
+        else:
+            vals[o: o + n_s] = [0.0] * n_s
+        plan = self._plan if c >= 0 else None
+        o_prov, o_rdv = at["provider_kwh"], at["rendezvous_km"]
+        v_n = len(energy)
+        if plan is not None:
+            has = plan.node >= 0
+            vals[o_prov: o_prov + v_n] = np.minimum(np.where(has, plan.deliver_kwh, 0.0),
+                                                    1e4).tolist()
+            vals[o_rdv: o_rdv + v_n] = np.where(has, plan.consumer_km, 0.0).tolist()
+            self._shown_plan = True
+        elif self._shown_plan:
+            vals[o_prov: o_prov + v_n] = vals[o_rdv: o_rdv + v_n] = [0.0] * v_n
+            self._shown_plan = False
+        vals[at["time_h"]] = t
         buf = np.array(vals, dtype=np.float32)
-        return {k: buf[s_] for k, s_ in self._slices.items()}
+        return {k: buf[s_] for k, s_ in self._views}
 
     def _info(self, breakdown: dict[str, float], replaced: bool) -> dict[str, Any]:
         st = self.state
@@ -289,8 +328,9 @@ class FleetV2VEnv(gym.Env):
         out["total_cost"] = st.total_cost
         out.update({k: float(v) for k, v in st.totals.items()})
         out["end_time_h"] = float(st.time_h)
-        out["final_mean_soc"] = float(np.mean(st.energy_kwh) / self.instance.battery_kwh)
-        out["min_soc"] = float(np.min(st.energy_kwh) / self.instance.battery_kwh)
+        e, cap = st.energy_kwh, self.instance.battery_kwh
+        out["final_mean_soc"] = float(_numpy_sum(e) / len(e) / cap)  # = np.mean(e) / cap
+        out["min_soc"] = float(min(e) / cap)
         return out
 
 

@@ -110,7 +110,16 @@ class FleetV2VInstance:
             station_index={int(n): j for j, n in enumerate(self.station_nodes)},
             station_price=self.station_price.tolist(),
             route_len=[len(r) for r in self.routes],
-            route_from=self._route_from())
+            route_from=self._route_from(),
+            n_stations=self.n_stations,
+            mask_shape=(1 + self.n_stations + self.n_vans, len(self.speed_levels_kmh)),
+            ones=np.ones(self.n_vans),
+            start_h=float(self.depart_h.min()),
+            start_kwh=tuple((self.initial_soc * self.battery_kwh).tolist()),
+            depart_h=tuple(self.depart_h.astype(float).tolist()),
+            depot_rows=[self.depot] * self.n_vans,
+            route_suffix=self.route_suffix_km.tolist(),
+            arange=np.arange(self.n_vans))
 
     def _route_from(self) -> np.ndarray:
         r_max = max(len(r) for r in self.routes)
@@ -138,6 +147,11 @@ class InstanceTables:
     station_price: ¥/kWh per station; route_len: nodes per route.
     route_from: (V, R + 1, N) road km from every node through ``routes[v][k:]`` home
         (index k ≥ len(route): straight home), as ``dynamics.remaining_km`` computes it.
+    n_stations: S; mask_shape: (1 + S + V, L), the shape of ``dynamics.action_mask``.
+    ones: (V,) ones (no consumption noise). start_h, start_kwh, depart_h, depot_rows: what
+        ``dynamics.new_state`` starts from (first departure, energy and departure per van,
+        the index list that gathers V copies of the depot's distance row).
+    route_suffix: ``route_suffix_km`` as lists. arange: ``np.arange(V)``.
     """
 
     kind: list
@@ -148,6 +162,15 @@ class InstanceTables:
     station_price: list
     route_len: list
     route_from: np.ndarray
+    n_stations: int
+    mask_shape: tuple
+    ones: np.ndarray
+    start_h: float
+    start_kwh: tuple
+    depart_h: tuple
+    depot_rows: list
+    route_suffix: list
+    arange: np.ndarray
 
 
 def road_graph(lonlat: np.ndarray, k: int, circuity: float) -> nx.Graph:
