@@ -88,13 +88,18 @@ def decode_action(inst: GridResilienceInstance, action: np.ndarray) -> Decision:
     targets (M)]. Storage: fraction of its power limit (+ discharge, − charge). Gas
     turbine: output = (a + 1) / 2 × capacity. MESS target: [-1, 1] split into K + 1 equal
     bins: bin 0 = stay, bin k = go to site k − 1."""
-    a = np.minimum(np.maximum(np.asarray(action, dtype=float), -1.0), 1.0)
+    tabs = step_tables(inst)
+    a = np.maximum(np.asarray(action, dtype=float), -1.0)
+    np.minimum(a, 1.0, out=a)
+    # One affine map for the three slices, (a + add) / div × mul: storage a × P (adding
+    # −0.0 and dividing by 1 are exact), gas turbines and MESS (a + 1) / 2 × (capacity | K + 1).
+    a += tabs.decode_add
+    a /= tabs.decode_div
+    a *= tabs.decode_mul
     s, g = inst.storage.n, len(inst.gt_bus)
-    k = inst.n_sites
-    bins = np.minimum(np.floor((a[s + g:] + 1.0) / 2.0 * (k + 1)), k).astype(np.int64)
-    return Decision(storage_kw=a[:s] * inst.storage.power_kw,
-                    gt_kw=(a[s:s + g] + 1.0) / 2.0 * inst.gt_capacity_kw,
-                    mess_target=bins - 1)
+    bins = np.minimum(np.floor(a[s + g:]), inst.n_sites).astype(np.int64)
+    bins -= 1
+    return Decision(storage_kw=a[:s], gt_kw=a[s:s + g], mess_target=bins)
 
 
 def encode_action(inst: GridResilienceInstance, storage_kw: np.ndarray, gt_kw: np.ndarray,
@@ -134,131 +139,317 @@ class StepOutcome:
     costs: dict[str, float]
     voltage_violations: int
     line_overloads: int
+    # Scalars of the arrays above, computed once in ``step`` for the env's info.
+    load_total_kw: float = float("nan")  # load_kw.sum()
+    dg_curtailed_total_kw: float = float("nan")  # dg_curtailed_kw.sum()
+    min_voltage_pu: float = float("nan")  # voltage_pu[energised].min()
+
+
+class ScenarioTables:
+    """What ``step`` reads of one scenario that never changes during an episode (the
+    feeder, the damage and the day's profiles are fixed), computed once per instance:
+    per-hour demand and PV per island, the shedding order's running sums, the reactive
+    flows of an hour without shedding, and — cached per MESS parking pattern — the bus
+    and island of every storage. Every entry is computed exactly as ``step`` would
+    compute it from the instance, so precomputing changes no result."""
+
+    def __init__(self, inst: GridResilienceInstance, z: int) -> None:
+        topo = inst.topologies[z]
+        load_tab, _, dg_tab = inst.scenario_tables[z]
+        isl, k, n = topo.island, topo.n_islands, inst.feeder.n_bus
+        self.inst = inst
+        self.topo = topo
+        self.n_islands = k
+        self.root = topo.root_island
+        self.load = load_tab  # (T, N)
+        self.dg = dg_tab  # (T, J)
+        self.gt_island = isl[inst.gt_bus].tolist()
+        self.dg_island = isl[inst.dg_bus]
+        self.ref_bus = topo.reference[isl]  # (N,) reference bus of each bus's island
+        self.load_island = [np.bincount(isl, row, minlength=k).tolist() for row in load_tab]
+        self.dg_island_kw = [np.bincount(self.dg_island, row, minlength=k).tolist() for row in dg_tab]
+        self.load_total = [float(row.sum()) for row in load_tab]
+        order, order_island, order_start = topo.shed_sequence
+        self.order_island = order_island
+        self.inv_order = np.argsort(order)  # shed[order] = s  ⇔  shed = s[inv_order]
+        self.island_span = [(int(a), int(a) + len(o)) for a, o in zip(order_start, topo.shed_order)]
+        self.shed_loads = [row[order] for row in load_tab]
+        self.shed_before = []  # load ahead of each entry in its island's shedding order
+        for loads in self.shed_loads:
+            before = np.cumsum(loads) - loads
+            self.shed_before.append(before - before[order_start][order_island])
+        # Reactive power of an hour without shedding (served = load).
+        self.flow_q_full = []
+        for row in load_tab:
+            q_served = row * inst.load_q_ratio
+            q_isl = np.bincount(isl, q_served, minlength=k)
+            self.flow_q_full.append(topo.subtree @ (q_served - np.bincount(topo.reference, q_isl, minlength=n)))
+        self._connections: dict[tuple[int, ...], _Connection] = {}
+
+    def connection(self, mess_site: tuple[int, ...]) -> _Connection:
+        conn = self._connections.get(mess_site)
+        if conn is None:
+            conn = self._connections[mess_site] = _Connection(self, mess_site)
+        return conn
+
+
+class _Connection:
+    """Storage buses and islands for one MESS parking pattern (-1 = travelling)."""
+
+    def __init__(self, tab: ScenarioTables, mess_site: tuple[int, ...]) -> None:
+        inst, k = tab.inst, tab.n_islands
+        bus = inst.storage.bus.copy()
+        if inst.n_mess:
+            site = np.asarray(mess_site, dtype=np.int64)
+            bus[inst.mess_index] = np.where(site >= 0, inst.mess_site_bus[np.maximum(site, 0)], -1)
+        connected = bus >= 0
+        self.bus = bus
+        self.sbus = np.where(connected, bus, 0)
+        s_isl = tab.topo.island[self.sbus]
+        self.island2 = np.concatenate([s_isl, s_isl + k])  # [discharge | charge] → island bins
+        c = connected.astype(float)
+        self.sign2 = np.concatenate([c, -c])  # [req | −req], 0 where not connected
+        # Nodal injections are (Σ GT + Σ PV) + Σ storage per bus. One bincount over the
+        # three lists in a row sums each bus left to right, which is the same sum unless a
+        # bus with a GT or PV unit also has several PV units or several storages.
+        self.injection_bus = np.concatenate([inst.gt_bus, inst.dg_bus, self.sbus])
+        n = inst.feeder.n_bus
+        n_gt, n_dg, n_s = (np.bincount(b, minlength=n) for b in (inst.gt_bus, inst.dg_bus, self.sbus))
+        self.one_bincount = not np.any(((n_dg > 1) & (n_gt > 0)) | ((n_s > 1) & (n_gt + n_dg > 0)))
+
+
+class StepTables:
+    """``ScenarioTables`` of every scenario plus instance-wide constants of ``step``."""
+
+    def __init__(self, inst: GridResilienceInstance) -> None:
+        sto, fd, cfg = inst.storage, inst.feeder, inst.config
+        s = sto.n
+        self.n_storage = s
+        self.idx2 = np.concatenate([np.arange(s), np.arange(s)])
+        self.sign2 = np.concatenate([np.ones(s), -np.ones(s)])
+        # Energy headroom [E − E^min | E^max − E] = E·sign + offset (exact: a − b = a + (−b)).
+        self.offset2 = np.concatenate([-sto.energy_min_kwh, sto.energy_max_kwh])
+        self.mul2 = np.concatenate([sto.efficiency, np.ones(s)])
+        self.div2 = np.concatenate([np.ones(s), sto.efficiency])
+        self.power2 = np.concatenate([sto.power_kw, sto.power_kw])
+        self.gt_capacity = inst.gt_capacity_kw.tolist()
+        g, m = len(inst.gt_bus), inst.n_mess
+        self.decode_add = np.concatenate([np.full(s, -0.0), np.ones(g + m)])
+        self.decode_div = np.concatenate([np.ones(s), np.full(g + m, 2.0)])
+        self.decode_mul = np.concatenate([sto.power_kw, inst.gt_capacity_kw, np.full(m, inst.n_sites + 1.0)])
+        self.travel_h = inst.travel_h.tolist()
+        self.price = inst.price.tolist()
+        # 2·(r Pf + x Qf) = (2r) Pf + (2x) Qf exactly (scaling by 2 is exact).
+        self.r2, self.x2 = 2.0 * fd.r_ohm, 2.0 * fd.x_ohm
+        self.v_scale = 1000.0 * fd.vn_kv**2
+        self.line_limit = fd.line_capacity_kw + 1e-6
+        self.v_low, self.v_high = cfg.v_min_pu - 1e-9, cfg.v_max_pu + 1e-9
+        self.scenarios = tuple(ScenarioTables(inst, z) for z in range(inst.n_scenarios))
+
+
+def step_tables(inst: GridResilienceInstance) -> StepTables:
+    """The instance's ``StepTables`` (built once, cached on the instance like its other
+    derived tables)."""
+    tables = inst.__dict__.get("_step_tables")
+    if tables is None:
+        tables = inst.__dict__["_step_tables"] = StepTables(inst)
+    return tables
 
 
 def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Decision) -> StepOutcome:
-    """Advance ``state`` by one hour in place and return what happened."""
+    """Advance ``state`` by one hour in place and return what happened.
+
+    Written for speed on a small feeder: island-level rules run on Python floats (a
+    handful of islands), vectors stay in numpy, and whatever depends only on the
+    scenario and the hour comes from ``step_tables``. Every quantity is evaluated in
+    the same order of floating-point operations as the plain vectorised form, so the
+    results are the same to the bit (up to the sign of zeros)."""
     cfg = inst.config
-    t, z = state.t, state.scenario
-    topo = inst.topologies[z]
-    load_tab, _, dg_tab = inst.scenario_tables[z]
-    load, dg_av = load_tab[t], dg_tab[t]
+    t = state.t
+    tabs = step_tables(inst)
+    tab = tabs.scenarios[state.scenario]
+    topo, k, root = tab.topo, tab.n_islands, tab.root
+    load, dg_av = tab.load[t], tab.dg[t]
     sto = inst.storage
 
-    # 1. MESS movement.
-    arrived = (state.mess_site < 0) & (state.mess_arrive <= t)
-    state.mess_site[arrived] = state.mess_dest[arrived]
-    if inst.n_mess:  # a parked MESS departs if it has moves left (Σ_t v_{m,t} ≤ Ω_trans^max)
-        target, site = np.asarray(decision.mess_target, dtype=np.int64), state.mess_site
-        go = (site >= 0) & (target >= 0) & (target != site) & (state.mess_moves < cfg.mess_move_limit)
-        if go.any():
-            state.mess_arrive[go] = t + inst.travel_h[site[go], target[go]]
-            state.mess_dest[go] = target[go]
-            state.mess_site[go] = -1
-            state.mess_moves[go] += 1
-    bus = sto.bus.copy()
+    # 1. MESS movement (a few units: plain Python).
+    sites: tuple[int, ...] = ()
     if inst.n_mess:
-        parked = state.mess_site >= 0
-        bus[inst.mess_index] = np.where(parked, inst.mess_site_bus[np.maximum(state.mess_site, 0)], -1)
-    connected = bus >= 0
+        site_arr = state.mess_site
+        site = site_arr.tolist()
+        if min(site) < 0:  # travelling MESS park once they arrive
+            arrive, dest = state.mess_arrive.tolist(), state.mess_dest.tolist()
+            for m, s in enumerate(site):
+                if s < 0 and arrive[m] <= t:
+                    site[m] = site_arr[m] = dest[m]
+        # A parked MESS departs if it has moves left (Σ_t v_{m,t} ≤ Ω_trans^max).
+        target = np.asarray(decision.mess_target, dtype=np.int64).tolist()
+        moves, limit, travel = state.mess_moves.tolist(), cfg.mess_move_limit, tabs.travel_h
+        for m, g in enumerate(target):
+            s = site[m]
+            if s >= 0 and g >= 0 and g != s and moves[m] < limit:
+                state.mess_arrive[m] = t + travel[s][g]
+                state.mess_dest[m] = g
+                site[m] = site_arr[m] = -1
+                state.mess_moves[m] = moves[m] + 1
+        sites = tuple(site)
+    conn = tab.connection(sites)
 
-    # 2. Storage limits (np.minimum/np.maximum: np.clip's dispatch dominates at this size).
+    # 2. Storage limits, discharge and charge side by side: p2 = [P^d | P^c].
     e = state.energy_kwh
-    req = np.where(connected, decision.storage_kw, 0.0)
-    dis_max = np.minimum(sto.power_kw, np.maximum(e - sto.energy_min_kwh, 0.0) * sto.efficiency)
-    ch_max = np.minimum(sto.power_kw, np.maximum(sto.energy_max_kwh - e, 0.0) / sto.efficiency)
-    pd = np.minimum(np.maximum(req, 0.0), dis_max)
-    pc = np.minimum(np.maximum(-req, 0.0), ch_max)
-    gt = np.minimum(np.maximum(decision.gt_kw, 0.0), inst.gt_capacity_kw)
+    head = e[tabs.idx2]
+    head *= tabs.sign2
+    head += tabs.offset2  # [E − E^min | E^max − E]
+    np.maximum(head, 0.0, out=head)
+    head *= tabs.mul2
+    head /= tabs.div2  # [(E − E^min) η | (E^max − E) / η]
+    np.minimum(tabs.power2, head, out=head)
+    p2 = np.asarray(decision.storage_kw, dtype=np.float64)[tabs.idx2]
+    p2 *= conn.sign2  # [req | −req], 0 if not connected
+    np.maximum(p2, 0.0, out=p2)
+    np.minimum(p2, head, out=p2)
+    gt = []
+    for g, cap in zip(np.asarray(decision.gt_kw, dtype=np.float64).tolist(), tabs.gt_capacity):
+        g = g if not g < 0.0 else 0.0
+        gt.append(g if not g > cap else cap)
 
-    # 3. Island balance.
-    isl, k = topo.island, topo.n_islands
-    sbus = np.where(connected, bus, 0)
-    s_isl = isl[sbus]
-    pd_c, pc_c = pd, pc  # already 0 where not connected (req = 0 there)
-    gt_isl = np.bincount(isl[inst.gt_bus], gt, minlength=k)
-    dis_isl = np.bincount(s_isl, pd_c, minlength=k)
-    ch_isl = np.bincount(s_isl, pc_c, minlength=k)
-    dg_isl = np.bincount(isl[inst.dg_bus], dg_av, minlength=k)
-    load_isl = np.bincount(isl, load, minlength=k)
-    balance = gt_isl + dis_isl + dg_isl - load_isl - ch_isl
-    # Vectorised over islands (no Python loop; same rule as documented in step 3).
-    active = np.abs(balance) > _EPS
-    surplus = np.where(active & (balance > 0), balance, 0.0)
-    deficit = np.where(active & (balance < 0), -balance, 0.0)
-    # Surplus: curtail PV first, then scale down gas turbines and discharges.
-    curtailed = np.minimum(surplus, dg_isl)
-    curtail_frac = np.divide(curtailed, dg_isl, out=np.zeros(k), where=dg_isl > 0)
-    rest = surplus - curtailed
-    disp = gt_isl + dis_isl
-    dispatch_scale = np.ones(k)
-    cut = rest > _EPS  # implies disp > rest > 0
-    dispatch_scale[cut] = np.maximum(0.0, (disp[cut] - rest[cut]) / disp[cut])
+    # 3. Island balance, island by island.
+    gt_isl = [0.0] * k
+    for g, i in zip(gt, tab.gt_island):
+        gt_isl[i] += g
+    dc_isl = np.bincount(conn.island2, p2, minlength=2 * k).tolist()
+    dg_isl, load_isl = tab.dg_island_kw[t], tab.load_island[t]
+    deficit = [0.0] * k
+    dispatch_scale = [1.0] * k
+    curtail_frac = [0.0] * k
+    curtailing = scaled = short = False  # short: an island other than the root's has a deficit
+    for i in range(k):
+        balance = gt_isl[i] + dc_isl[i] + dg_isl[i] - load_isl[i] - dc_isl[k + i]
+        if balance > _EPS:
+            # Surplus: curtail PV first, then scale down gas turbines and discharges.
+            dg = dg_isl[i]
+            curtailed = balance if balance <= dg else dg
+            if dg > 0:
+                curtail_frac[i] = curtailed / dg
+                curtailing = True
+            rest = balance - curtailed
+            if rest > _EPS:  # implies disp > rest > 0
+                disp = gt_isl[i] + dc_isl[i]
+                scale = (disp - rest) / disp
+                dispatch_scale[i] = scale if scale > 0.0 else 0.0
+                scaled = True
+        elif balance < -_EPS:
+            deficit[i] = -balance
+            short = short or i != root
     # Deficit: grid import in the substation island, then shedding in ascending δ_n.
-    root = topo.root_island
-    grid = float(min(deficit[root], cfg.substation_capacity_kw)) if deficit[root] > 0 else 0.0
-    deficit[root] -= grid
-    deficit = np.where(deficit > _EPS, deficit, 0.0)
-    order, order_island, order_start = topo.shed_sequence
-    loads = load[order]
-    before = np.cumsum(loads) - loads
-    before = before - before[order_start][order_island]  # load already shed in the same island
-    s = np.minimum(np.maximum(deficit[order_island] - before, 0.0), loads)
-    shed = np.zeros_like(load)
-    shed[order] = s
-    deficit = deficit - np.bincount(order_island, s, minlength=k)
-    charge_scale = np.ones(k)
-    low = (deficit > _EPS) & (ch_isl > 0)
-    charge_scale[low] = np.maximum(0.0, (ch_isl[low] - deficit[low]) / ch_isl[low])
-    gt = gt * dispatch_scale[isl[inst.gt_bus]]
-    pd = pd_c * dispatch_scale[s_isl]
-    pc = pc_c * charge_scale[s_isl]
-    dg_curt = dg_av * curtail_frac[isl[inst.dg_bus]]
-    dg_used = dg_av - dg_curt
-    served = load - shed
+    grid = 0.0
+    if deficit[root] > 0:
+        grid = float(min(deficit[root], cfg.substation_capacity_kw))
+        d = deficit[root] - grid
+        deficit[root] = d = d if d > _EPS else 0.0
+        short = short or d > 0
+    charge_scale = [1.0] * k
+    shed = None
+    if short:
+        s = np.array(deficit)[tab.order_island]
+        s -= tab.shed_before[t]
+        np.maximum(s, 0.0, out=s)
+        np.minimum(s, tab.shed_loads[t], out=s)
+        shed = s[tab.inv_order]
+        for i in range(k):  # what shedding could not cover reduces charging
+            ch, d = dc_isl[k + i], deficit[i]
+            if ch > 0 and d > 0:
+                lo, hi = tab.island_span[i]
+                shed_isl = 0.0
+                for v in s[lo:hi].tolist():
+                    shed_isl += v
+                d -= shed_isl
+                if d > _EPS:
+                    scale = (ch - d) / ch
+                    charge_scale[i] = scale if scale > 0.0 else 0.0
+                    scaled = True
+    if scaled:  # (multiplying by 1 would change nothing)
+        p2 = p2 * np.array(dispatch_scale + charge_scale)[conn.island2]
+    gt_kw = np.array([g * dispatch_scale[i] for g, i in zip(gt, tab.gt_island)], dtype=np.float64)
+    if curtailing:
+        dg_curt = dg_av * np.array(curtail_frac)[tab.dg_island]
+        dg_used = dg_av - dg_curt
+        dg_curt_total = float(dg_curt.sum())
+    else:
+        dg_curt, dg_used, dg_curt_total = np.zeros(len(dg_av)), dg_av.copy(), 0.0
+    s_n = tabs.n_storage
+    pd, pc = p2[:s_n], p2[s_n:]
+    storage_kw = pd - pc
+    served = load if shed is None else load - shed
 
     # 4. LinDistFlow.
     n = inst.feeder.n_bus
+    isl = topo.island
     # Nodal injections; np.bincount sums repeated buses like np.add.at, much faster.
-    inj = (np.bincount(inst.gt_bus, gt, minlength=n) + np.bincount(inst.dg_bus, dg_used, minlength=n)
-           + np.bincount(sbus, pd - pc, minlength=n))
+    if conn.one_bincount:
+        inj = np.bincount(conn.injection_bus, np.concatenate((gt_kw, dg_used, storage_kw)), minlength=n)
+    else:
+        inj = (np.bincount(inst.gt_bus, gt_kw, minlength=n) + np.bincount(inst.dg_bus, dg_used, minlength=n)
+               + np.bincount(conn.sbus, storage_kw, minlength=n))
     inj[0] += grid
-    net_load = served - inj
-    flow = topo.subtree @ net_load
-    q_served = served * inst.load_q_ratio  # loads keep their power factor when shed
-    q_isl = np.bincount(isl, q_served, minlength=k)
-    q_net = q_served - np.bincount(topo.reference, q_isl, minlength=n)
-    flow_q = topo.subtree @ q_net
-    fd = inst.feeder
-    drop = topo.path @ (2.0 * (fd.r_ohm * flow + fd.x_ohm * flow_q) / (1000.0 * fd.vn_kv**2))
-    v2 = 1.0 - drop + drop[topo.reference][isl]
-    supply_isl = np.bincount(isl, inj, minlength=k)
-    energised = (supply_isl[isl] > _EPS) | (isl == topo.root_island)
-    voltage = np.where(energised, np.sqrt(np.maximum(v2, 0.0)), 0.0)
-    v_bad = energised & ((voltage < cfg.v_min_pu - 1e-9) | (voltage > cfg.v_max_pu + 1e-9))
-    overloads = int(np.count_nonzero(np.abs(flow) > fd.line_capacity_kw + 1e-6))
+    flow = topo.subtree @ (served - inj)
+    if shed is None:
+        flow_q = tab.flow_q_full[t].copy()
+    else:
+        q_served = served * inst.load_q_ratio  # loads keep their power factor when shed
+        q_isl = np.bincount(isl, q_served, minlength=k)
+        flow_q = topo.subtree @ (q_served - np.bincount(topo.reference, q_isl, minlength=n))
+    v_term = tabs.r2 * flow
+    v_term += tabs.x2 * flow_q
+    v_term /= tabs.v_scale
+    drop = topo.path @ v_term
+    voltage = 1.0 - drop
+    voltage += drop[tab.ref_bus]  # V² with 1 p.u. at each island's reference bus
+    np.maximum(voltage, 0.0, out=voltage)
+    np.sqrt(voltage, out=voltage)
+    island_on = [x > _EPS for x in np.bincount(isl, inj, minlength=k).tolist()]
+    island_on[root] = True
+    if all(island_on):
+        energised = np.ones(n, dtype=bool)
+        v_min = float(voltage.min())
+    else:
+        energised = np.array(island_on)[isl]
+        voltage *= energised  # 0 on de-energised buses
+        v_min = float(voltage[energised].min())
+    if v_min >= tabs.v_low and voltage.max() <= tabs.v_high:
+        violations = 0
+    else:
+        violations = int(np.count_nonzero(energised & ((voltage < tabs.v_low) | (voltage > tabs.v_high))))
+    abs_flow = np.abs(flow)
+    overloads = int(np.count_nonzero(abs_flow > tabs.line_limit))
     imbalance = np.bincount(isl, inj - served, minlength=k)  # charging is inside inj as −pc
 
     # 5. Cost of the hour (the paper's lower-level objective, one t, one z).
     # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS) in one bincount.
-    loss = np.bincount(sto.kind, sto.loss_per_kwh * (pc + pd), minlength=3)
+    loss = np.bincount(sto.kind, sto.loss_per_kwh * (pc + pd), minlength=3).tolist()
     costs = {
-        "load_shedding": float(inst.shed_penalty @ shed),
-        "dg_curtailment": float(cfg.dg_curtail_penalty_per_kwh * dg_curt.sum()),
-        "grid_purchase": float(inst.price[t] * grid),
-        "gt_fuel": float(inst.gt_cost @ gt),
-        "ev_rb_loss": float(loss[0]),
-        "mess_loss": float(loss[2]),
-        "sess_loss": float(loss[1]),
-        "network_loss": float(cfg.flow_cost_per_kwh * np.abs(flow).sum()),
+        "load_shedding": float(inst.shed_penalty @ shed) if shed is not None else 0.0,
+        "dg_curtailment": float(cfg.dg_curtail_penalty_per_kwh * dg_curt_total),
+        "grid_purchase": float(tabs.price[t] * grid),
+        "gt_fuel": float(inst.gt_cost @ gt_kw),
+        "ev_rb_loss": loss[0],
+        "mess_loss": loss[2],
+        "sess_loss": loss[1],
+        "network_loss": float(cfg.flow_cost_per_kwh * abs_flow.sum()),
     }
 
     # Energy update, E_{t+1} = E_t + η P^c Δt − P^d Δt / η.
-    state.energy_kwh = np.minimum(np.maximum(e + sto.efficiency * pc - pd / sto.efficiency,
-                                             sto.energy_min_kwh), sto.energy_max_kwh)
+    energy = e + sto.efficiency * pc
+    energy -= pd / sto.efficiency
+    np.maximum(energy, sto.energy_min_kwh, out=energy)
+    state.energy_kwh = np.minimum(energy, sto.energy_max_kwh, out=energy)
     state.t = t + 1
-    return StepOutcome(load_kw=load, shed_kw=shed, storage_kw=pd - pc, storage_bus=bus, gt_kw=gt,
-                       dg_used_kw=dg_used, dg_curtailed_kw=dg_curt, grid_kw=float(grid),
+    if shed is None:
+        shed = np.zeros(n)
+    return StepOutcome(load_kw=load, shed_kw=shed, storage_kw=storage_kw, storage_bus=conn.bus.copy(), gt_kw=gt_kw,
+                       dg_used_kw=dg_used, dg_curtailed_kw=dg_curt, grid_kw=grid,
                        flow_kw=flow, flow_kvar=flow_q, voltage_pu=voltage, energised=energised,
                        island_imbalance_kw=imbalance, costs=costs,
-                       voltage_violations=int(np.count_nonzero(v_bad)), line_overloads=overloads)
+                       voltage_violations=violations, line_overloads=overloads,
+                       load_total_kw=tab.load_total[t], dg_curtailed_total_kw=dg_curt_total,
+                       min_voltage_pu=v_min)

@@ -3,6 +3,7 @@ feeder after a disaster, with EV replaceable batteries and mobile storage."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import gymnasium as gym
@@ -118,6 +119,14 @@ class GridResilienceEnv(gym.Env):
              np.asarray(topo.in_service, dtype=np.float32)) for topo in inst.topologies]
         self._probabilities = np.array([s.probability for s in inst.scenarios])
         self._probabilities = self._probabilities / self._probabilities.sum()
+        dynamics.step_tables(inst)  # built now, not in the first step
+        # Observation rows per scenario and hour 0..horizon with every entry that depends
+        # only on (z, t); the state's part (the tail, and the headroom) is filled per step.
+        self._obs_rows = [np.stack([self._static_observation(z, t) for t in range(self.config.horizon_h + 1)])
+                          for z in range(inst.n_scenarios)]
+        self._n_tail = inst.storage.n + m * (k + 2)
+        self._tail = np.zeros(self._n_tail)
+        self._critical = np.flatnonzero(inst.critical)
 
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -139,7 +148,9 @@ class GridResilienceEnv(gym.Env):
         if self.state.t >= self.config.horizon_h:
             raise RuntimeError("GridResilienceEnv: episode is over; call reset()")
         a = np.asarray(action, dtype=np.float64)
-        if a.shape != self.action_space.shape or not np.all(np.isfinite(a)):
+        # a·a is finite only if every entry is (inf and NaN propagate); check the slow way
+        # only when it is not (it also overflows for huge finite entries).
+        if a.shape != self.action_space.shape or (not math.isfinite(a.dot(a)) and not np.isfinite(a).all()):
             raise ValueError(f"action: expected a finite array of shape {self.action_space.shape} "
                              f"in [-1, 1] (Box), got shape {a.shape}")
         inst = self.instance
@@ -147,20 +158,21 @@ class GridResilienceEnv(gym.Env):
         self.last_outcome = out
         breakdown = {key: -value for key, value in out.costs.items()}
         reward = float(sum(breakdown.values()))
-        shed = float(out.shed_kw.sum())
-        shed_critical = float(out.shed_kw[inst.critical].sum())
-        served = float(out.load_kw.sum()) - shed
+        add = np.add.reduce
+        shed = float(add(out.shed_kw))
+        shed_critical = float(add(out.shed_kw[self._critical]))
+        served = out.load_total_kw - shed
         tot = self.state.totals
-        tot["energy_demand_kwh"] += float(out.load_kw.sum())
+        tot["energy_demand_kwh"] += out.load_total_kw
         tot["energy_not_served_kwh"] += shed
         tot["critical_energy_not_served_kwh"] += shed_critical
         tot["voltage_violation_bus_hours"] += out.voltage_violations
         tot["line_overload_hours"] += out.line_overloads
         tot["total_cost"] += -reward
         tot["grid_import_kwh"] += out.grid_kw
-        tot["dg_curtailed_kwh"] += float(out.dg_curtailed_kw.sum())
+        tot["dg_curtailed_kwh"] += out.dg_curtailed_total_kw
         for key, value in out.costs.items():
-            tot[f"cost_{key}"] += value
+            tot[_COST_TOTAL_KEYS[key]] += value
         terminated = self.state.t >= self.config.horizon_h
         info = {
             "reward_breakdown": breakdown,
@@ -169,10 +181,10 @@ class GridResilienceEnv(gym.Env):
             "load_shed_kw": shed,
             "critical_load_shed_kw": shed_critical,
             "grid_import_kw": out.grid_kw,
-            "gt_output_kw": float(out.gt_kw.sum()),
-            "dg_curtailed_kw": float(out.dg_curtailed_kw.sum()),
-            "storage_discharge_kw": float(out.storage_kw.sum()),
-            "min_voltage_pu": float(out.voltage_pu[out.energised].min()),
+            "gt_output_kw": float(add(out.gt_kw)),
+            "dg_curtailed_kw": out.dg_curtailed_total_kw,
+            "storage_discharge_kw": float(add(out.storage_kw)),
+            "min_voltage_pu": out.min_voltage_pu,
             "voltage_violations": out.voltage_violations,
             "line_overloads": out.line_overloads,
             "island_imbalance_kw": float(np.abs(out.island_imbalance_kw).max()),
@@ -197,26 +209,47 @@ class GridResilienceEnv(gym.Env):
         return render_rgb(self.instance, self.state, self.last_outcome)
 
     # -- helpers ---------------------------------------------------------------------
-    def _observation(self) -> np.ndarray:
-        inst, st = self.instance, self.state
-        t = min(st.t, self.config.horizon_h - 1)
-        load_tab, _, dg_tab = inst.scenario_tables[st.scenario]
-        connected, in_service = self._static_topology[st.scenario]
-        m, k = inst.n_mess, inst.n_sites
-        site_onehot = np.zeros((m, k), dtype=np.float32)
-        parked = st.mess_site >= 0
-        site_onehot[np.flatnonzero(parked), st.mess_site[parked]] = 1.0
-        to_arrival = np.where(parked, 0, np.maximum(st.mess_arrive - st.t, 0)) / self._travel_scale
-        moves_left = (self.config.mess_move_limit - st.mess_moves) / self._move_scale
-        headroom = 1.0
-        if self.last_outcome is not None and self.config.substation_capacity_kw > 0:
-            headroom = 1.0 - self.last_outcome.grid_kw / self.config.substation_capacity_kw
+    def _static_observation(self, z: int, t_state: int) -> np.ndarray:
+        """The observation entries fixed by scenario z and hour ``t_state`` (float32,
+        clipped), with 0 where the state's entries go."""
+        inst = self.instance
+        t = min(t_state, self.config.horizon_h - 1)
+        load_tab, _, dg_tab = inst.scenario_tables[z]
+        connected, in_service = self._static_topology[z]
         obs = np.concatenate([
-            [st.t / self.config.horizon_h, inst.price[t] / self._price_scale, headroom],
+            [t_state / self.config.horizon_h, inst.price[t] / self._price_scale, 0.0],
             load_tab[t] / self._load_scale, connected, in_service, dg_tab[t] / self._dg_scale,
-            st.energy_kwh / self._e_scale, site_onehot.ravel(), to_arrival, moves_left,
+            np.zeros(inst.storage.n + inst.n_mess * (inst.n_sites + 2)),
         ]).astype(np.float32)
         return np.minimum(np.maximum(obs, 0.0), 1.0)
 
+    def _observation(self) -> np.ndarray:
+        inst, st = self.instance, self.state
+        obs = self._obs_rows[st.scenario][st.t].copy()
+        headroom = 1.0
+        if self.last_outcome is not None and self.config.substation_capacity_kw > 0:
+            headroom = 1.0 - self.last_outcome.grid_kw / self.config.substation_capacity_kw
+        # Clipping before the float32 cast equals clipping after it (0 and 1 are exact).
+        obs[2] = min(max(headroom, 0.0), 1.0)
+        tail, s = self._tail, inst.storage.n
+        np.divide(st.energy_kwh, self._e_scale, out=tail[:s])
+        m = inst.n_mess
+        if m:
+            k = inst.n_sites
+            mess = [0.0] * (m * (k + 2))
+            limit, t = self.config.mess_move_limit, st.t
+            for j, (site, arrive, moves) in enumerate(zip(st.mess_site.tolist(), st.mess_arrive.tolist(),
+                                                          st.mess_moves.tolist())):
+                if site >= 0:
+                    mess[j * k + site] = 1.0  # parked at site k (one-hot)
+                else:  # hours to arrival
+                    mess[m * k + j] = max(arrive - t, 0) / self._travel_scale
+                mess[m * (k + 1) + j] = (limit - moves) / self._move_scale
+            tail[s:] = mess
+        np.minimum(np.maximum(tail, 0.0, out=tail), 1.0, out=tail)
+        obs[len(obs) - self._n_tail:] = tail
+        return obs
 
+
+_COST_TOTAL_KEYS = {k: f"cost_{k}" for k in dynamics.COST_KEYS}
 _TOTAL_KEYS = ("energy_demand_kwh", "energy_not_served_kwh", "critical_energy_not_served_kwh", "voltage_violation_bus_hours", "line_overload_hours", "total_cost", "grid_import_kwh", "dg_curtailed_kwh", *tuple(f"cost_{k}" for k in dynamics.COST_KEYS))
