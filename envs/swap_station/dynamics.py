@@ -32,6 +32,9 @@ plus, on the last hour of an episode, the value of the stored energy gained
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
+from operator import add, mul
+from typing import NamedTuple
 
 import numpy as np
 
@@ -75,13 +78,27 @@ class Transition:
         return self.swap_revenue - self.lost_swap_penalty - self.energy_cost - self.degradation_cost
 
 
-class TransitionTables:
-    """Constants of the level moves, precomputed once per station.
+class HourMoves(NamedTuple):
+    """The level moves of a station: levels_per_hour, the return level, (level l, level after
+    an hour of charging) from the top level down, and (discharge entry j, level after an hour
+    of discharging from level j + 1) from the bottom up."""
 
-    up / down: (L, L + 1) 0/1 matrices of the moves (planners read these). The transition
-    itself applies them as slice shifts, which ``build_station`` guarantees: charging
-    moves level l to min(l + lph, L), discharging level j + 1 to max(j + 1 - lph, 0)
-    (lph = levels_per_hour).
+    lph: int
+    return_level: int
+    up: tuple[tuple[int, int], ...]
+    down: tuple[tuple[int, int], ...]
+
+
+class TransitionTables:
+    """Constants of the transition, precomputed once per station.
+
+    up / down: (L, L + 1) 0/1 matrices of the moves (planners read these). The rules move
+    level l to min(l + lph, L) when charging and level j + 1 to max(j + 1 - lph, 0) when
+    discharging (lph = levels_per_hour), which ``build_station`` guarantees. Per-type
+    constants are kept as Python lists (bays, level_kwh, revenue, penalty, degradation): the
+    single env does its arithmetic on Python numbers, and a list item times a batch gives the
+    same floats as a (K,) array times it. ``bound_index`` / ``bound_cap``: the flat
+    (K * (L + 1)) level index and the cap of each action entry (see ``action_bounds``).
     """
 
     def __init__(self, station: StationParams) -> None:
@@ -96,8 +113,29 @@ class TransitionTables:
                 and np.array_equal(station.discharge_to, np.maximum(np.arange(1, L + 1) - lph, 0))):
             raise ValueError("levels_per_hour: charge_to / discharge_to are not the shifts by levels_per_hour")
         self.lph = lph
+        self.return_level = station.return_level
+        self.moves = HourMoves(lph, station.return_level,
+                               tuple((lv, min(lv + lph, L)) for lv in range(L - 1, -1, -1)),
+                               tuple((j, max(j + 1 - lph, 0)) for j in range(L)))
+        self.discharging = station.allow_discharge
         self.bays = station.n_chargers  # (K,)
         self.bays_col = station.n_chargers[:, None]  # (K, 1)
+        self.bays_list = station.n_chargers.tolist()
+        self.level_kwh = station.level_kwh.tolist()
+        self.revenue = station.swap_revenue_eur.tolist()
+        self.penalty = station.lost_penalty_eur.tolist()
+        self.degradation = station.degradation_eur_per_kwh.tolist()
+        self.charge_efficiency = station.charge_efficiency
+        self.discharge_efficiency = station.discharge_efficiency
+        K = station.n_types
+        level = np.arange(L)
+        index = [(k * (L + 1) + level).tolist() for k in range(K)]  # charge entry (k, l): level l
+        cap = [[b] * L for b in self.bays_list]
+        if station.allow_discharge:  # discharge entry (k, j): level j + 1
+            index += [(k * (L + 1) + 1 + level).tolist() for k in range(K)]
+            cap += cap
+        self.bound_index = np.array(index, dtype=np.intp).ravel()
+        self.bound_cap = np.array(cap, dtype=np.int64).ravel()
         self._zeros: dict[tuple, np.ndarray] = {}
 
     def zeros(self, shape: tuple[int, ...], dtype) -> np.ndarray:
@@ -110,33 +148,108 @@ class TransitionTables:
         return z
 
 
+def total(values):
+    """values[0] + values[1] + ... in that order: one station's per-type Python numbers, or
+    a batch's per-type arrays, add up to the same floats."""
+    return reduce(add, values)
+
+
 def sum_types(x: np.ndarray) -> np.ndarray | float:
     """Sum over the last (type) axis as x[..., 0] + x[..., 1] + ...: the same additions in the
     same order for one station and for a batch, so both give bit-identical floats (numpy's
     reductions and dot products may not), and fast for a batch (no reduction over a tiny axis).
     One station's (K,) vector is summed in Python floats (same IEEE additions, no numpy calls)."""
     if x.ndim == 1:
-        values = x.tolist()
-        total = values[0]
-        for v in values[1:]:
-            total += v
-        return total
-    total = x[..., 0]
-    for k in range(1, x.shape[-1]):
-        total = total + x[..., k]
-    return total
+        return total(x.tolist())
+    return total([x[..., k] for k in range(x.shape[-1])])
 
 
-def action_bounds(station: StationParams, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Largest useful charge and discharge request per type and level, (..., K, L) each:
-    the packs at that level, at most the type's chargers."""
-    L = station.n_levels
-    bays = station.n_chargers[:, None]
-    charge = np.minimum(bays, levels[..., :L])
-    discharge = np.minimum(bays, levels[..., 1:])
-    if not station.allow_discharge:
-        discharge = np.zeros_like(discharge)
-    return charge, discharge
+def action_bounds(tables: TransitionTables, levels: np.ndarray) -> np.ndarray:
+    """Largest useful request of each flat action entry, (..., D) for levels (..., K, L + 1):
+    charging at level l at most the packs there and the type's chargers; discharging (when
+    enabled) at level j + 1 the same."""
+    flat = levels.reshape(*levels.shape[:-2], -1)
+    return np.minimum(flat.take(tables.bound_index, axis=-1), tables.bound_cap)
+
+
+def array_min(a, b, c=None):
+    """The elementwise minimum of two or three arrays: ``hour``'s ``mn`` for a batch."""
+    out = np.minimum(a, b)
+    return out if c is None else np.minimum(out, c)
+
+
+def hour(lv, ch, dis, arr, bays, moves: HourMoves, mn=min):
+    """The rules of one hour (module docstring) for one type of one station, in Python ints,
+    or for a batch, in numpy arrays (pass ``mn=array_min``): the same text either way.
+
+    lv: L + 1 values, packs at each level at the start of the hour; ch: L charge requests
+    (level l); dis: L discharge requests (level j + 1) or None; arr: riders; bays: chargers;
+    moves: the station's :class:`HourMoves`. ``mn(a, b[, c])``: the minimum. Returns (new levels (list of L + 1), charged (list of L),
+    discharged (list of L, or None), levels gained, levels lost to the grid, swaps served,
+    swaps lost). Inputs are never modified (no augmented assignment: a row may be a view
+    of the caller's state).
+    """
+    L = len(ch)
+    lph, ret, up_moves, down_moves = moves
+    new = list(lv)
+    # 1. charging: at most the packs at each level, then at most the bays, given from the top
+    #    level down (the fullest packs keep their bays); level i moves to min(i + lph, L)
+    left = bays
+    charged = [0] * L
+    for i, up in up_moves:
+        c = mn(ch[i], lv[i], left)
+        left = left - c
+        charged[i] = c
+        new[i] = new[i] - c
+        new[up] = new[up] + c
+    gained = bays - left  # levels gained: lph per pack charged, fewer for packs capped at full
+    if lph > 1:
+        gained = gained * lph
+        for i in range(L - lph + 1, L):
+            gained = gained - (i - (L - lph)) * charged[i]
+    full = lv[L]
+    discharged, dropped = None, 0
+    if dis is not None:
+        # 2. discharging among the packs not charging, within the bays left, from the lowest
+        #    level up (the fullest packs stay); level j + 1 moves to max(j + 1 - lph, 0)
+        discharged = [0] * L
+        for j, down in down_moves:
+            d = mn(dis[j], lv[j + 1] - charged[j + 1] if j + 1 < L else lv[L], left)
+            left = left - d
+            discharged[j] = d
+            new[j + 1] = new[j + 1] - d
+            new[down] = new[down] + d
+        dropped = total(discharged)  # levels lost: lph per pack, fewer for packs floored at empty
+        if lph > 1:
+            dropped = dropped * lph
+            for j in range(lph - 1):
+                dropped = dropped - (lph - 1 - j) * discharged[j]
+        full = full - discharged[L - 1]
+    # 3. swaps from the packs full at the start of the hour and not discharging
+    swaps = mn(arr, full)
+    new[L] = new[L] - swaps
+    new[ret] = new[ret] + swaps
+    return new, charged, discharged, gained, dropped, swaps, arr - swaps
+
+
+def hour_money(tables: TransitionTables, price, gained, dropped, swaps, lost, discharging: bool):
+    """Energy and money of one hour from the per-type results of :func:`hour`: each argument
+    is a sequence over types (Python numbers for one station, arrays for a batch); price
+    EUR/kWh. Returns (stored_kwh per type, removed_kwh per type or None, grid_import_kwh,
+    grid_export_kwh, swap_revenue, lost_swap_penalty, energy_cost, degradation_cost)."""
+    stored = list(map(mul, gained, tables.level_kwh))
+    bought = total(stored) / tables.charge_efficiency
+    removed = None
+    if discharging:
+        removed = list(map(mul, dropped, tables.level_kwh))
+        sold = total(removed) * tables.discharge_efficiency
+        net = bought - sold
+    else:
+        sold = 0.0 * bought  # a float for one station, zeros for a batch
+        net = bought
+    return (stored, removed, bought, sold, total(list(map(mul, swaps, tables.revenue))),
+            total(list(map(mul, lost, tables.penalty))), price * net,
+            total(list(map(mul, stored, tables.degradation))))
 
 
 def transition(station: StationParams, tables: TransitionTables, levels: np.ndarray,
@@ -144,73 +257,31 @@ def transition(station: StationParams, tables: TransitionTables, levels: np.ndar
                price_per_kwh: np.ndarray | float) -> Transition:
     """One hour from ``levels`` under per-level requests ``charge`` (..., K, L) and
     ``discharge`` (..., K, L) (index j = level j + 1). Requests beyond what is possible are
-    cut to what is (see the module docstring for the rules and their order)."""
-    # Written for two uses: the env (tiny arrays, where each numpy call costs more than its
-    # arithmetic, so few whole-array calls) and the vectorised env (N stations stored
-    # batch-innermost, so every slice along the level or type axis is a contiguous run of N).
-    # Hence no cumsum / matmul / float reductions over the tiny axes: running sums over
-    # levels are short loops of slice adds, type sums go through ``sum_types``.
-    L, lph = station.n_levels, tables.lph
-    # 1. charging: at most the packs per level, then at most the bays, keeping the top levels
-    want = np.minimum(charge, levels[..., :L])
-    above = np.empty_like(want)  # requests at levels > lv
-    above[..., L - 1] = 0
-    for lv in range(L - 2, -1, -1):
-        np.add(above[..., lv + 1], want[..., lv + 1], out=above[..., lv])
-    charged = np.minimum(np.maximum(tables.bays_col - above, 0), want)
-    new = levels.copy(order="K")
-    new[..., :L] -= charged
-    new[..., lph:] += charged[..., : L + 1 - lph]  # level l -> l + lph (the last of these: full)
-    for lv in range(L + 1 - lph, L):  # the rest of the levels that reach full
-        new[..., L] += charged[..., lv]
-    # levels gained: lph per pack, less for packs capped at full
-    gained = np.add.reduce(charged, -1)
-    if lph > 1:
-        gained *= lph
-    for lv in range(L - lph + 1, L):
-        gained -= (lv - (L - lph)) * charged[..., lv]
-    stored = gained * station.level_kwh
-    grid_import = sum_types(stored) / station.charge_efficiency
-    full = levels[..., L]
-    # 2. discharging among packs not charging, within the bays left, keeping the low levels
-    if discharge is None or not station.allow_discharge:
-        discharged = tables.zeros(charged.shape, charged.dtype)
-        removed = tables.zeros(stored.shape, stored.dtype)
-        grid_export = 0.0 * grid_import  # a float for one station, zeros for a batch
-        net_kwh = grid_import
-    else:
-        avail = levels[..., 1:].copy(order="K")
-        avail[..., : L - 1] -= charged[..., 1:]
-        want_d = np.minimum(discharge, avail)
-        below = np.empty_like(want_d)  # requests at levels < j + 1
-        below[..., 0] = 0
-        for j in range(1, L):
-            np.add(below[..., j - 1], want_d[..., j - 1], out=below[..., j])
-        left = tables.bays - np.add.reduce(charged, -1)
-        discharged = np.minimum(np.maximum(left[..., None] - below, 0), want_d)
-        new[..., 1:] -= discharged
-        new[..., : L + 1 - lph] += discharged[..., lph - 1 :]
-        for j in range(lph - 1):
-            new[..., 0] += discharged[..., j]
-        full = full - discharged[..., L - 1]
-        lost_levels = lph * np.add.reduce(discharged, -1)  # less for packs floored at empty
-        for j in range(lph - 1):
-            lost_levels -= (lph - 1 - j) * discharged[..., j]
-        removed = lost_levels * station.level_kwh
-        grid_export = sum_types(removed) * station.discharge_efficiency
-        net_kwh = grid_import - grid_export
-    # 3. swaps from the packs full at the start of the hour and not discharging
-    swaps = np.minimum(arrivals, full)
-    new[..., L] -= swaps
-    new[..., station.return_level] += swaps
-    lost = arrivals - swaps
+    cut to what is (see the module docstring for the rules and their order). Arrays with any
+    leading batch shape; :func:`hour` and :func:`hour_money` on the level slices."""
+    L = station.n_levels
+    discharging = discharge is not None and station.allow_discharge
+    new, charged, discharged, gained, dropped, swaps, lost = hour(
+        [levels[..., lv] for lv in range(L + 1)], [charge[..., lv] for lv in range(L)],
+        [discharge[..., j] for j in range(L)] if discharging else None,
+        arrivals, tables.bays, tables.moves, array_min)
+    K = station.n_types
+
+    def per_type(x):
+        return [x[..., k] for k in range(K)]
+
+    stored, removed, bought, sold, revenue, penalty, energy, degradation = hour_money(
+        tables, price_per_kwh, per_type(gained), per_type(dropped) if discharging else None,
+        per_type(swaps), per_type(lost), discharging)
+    charged = np.stack(charged, axis=-1)
+    stored = np.stack(stored, axis=-1)
     return Transition(
-        levels=new, charged_from=charged, discharged_from=discharged, swaps=swaps, lost=lost,
-        stored_kwh=stored, removed_kwh=removed, grid_import_kwh=grid_import, grid_export_kwh=grid_export,
-        swap_revenue=sum_types(swaps * station.swap_revenue_eur),
-        lost_swap_penalty=sum_types(lost * station.lost_penalty_eur),
-        energy_cost=price_per_kwh * net_kwh,
-        degradation_cost=sum_types(stored * station.degradation_eur_per_kwh),
+        levels=np.stack(new, axis=-1), charged_from=charged,
+        discharged_from=np.stack(discharged, axis=-1) if discharging else tables.zeros(charged.shape, charged.dtype),
+        swaps=swaps, lost=lost, stored_kwh=stored,
+        removed_kwh=np.stack(removed, axis=-1) if discharging else tables.zeros(stored.shape, stored.dtype),
+        grid_import_kwh=bought, grid_export_kwh=sold, swap_revenue=revenue, lost_swap_penalty=penalty,
+        energy_cost=energy, degradation_cost=degradation,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import lt
 from typing import Any
 
 import gymnasium as gym
@@ -12,11 +13,13 @@ from swapgym.envs.core.config import build_config
 from swapgym.envs.swap_station.config import SwapStationConfig
 from swapgym.envs.swap_station.dynamics import (
     SwapStationState,
+    Transition,
     TransitionTables,
     action_bounds,
+    hour,
+    hour_money,
     step_info,
     stock_value_change,
-    transition,
 )
 from swapgym.envs.swap_station.instance import (
     EpisodeSampler,
@@ -151,12 +154,19 @@ class SwapStationEnv(gym.Env):
         })
         self._mask_index = np.arange(int(self._nvec.max()))
         self._mask_select = self._mask_index[None, :] < self._nvec[:, None]  # (D, max nvec)
+        self._mask_all = bool(self._mask_select.all())
         # row b of this table is the mask "0..b allowed"; one void item per row, so a mask is one take
         rows = np.ascontiguousarray(self._mask_index[None, :] <= self._mask_index[:, None])
         self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
         self._nvec_u64 = self._nvec.astype(np.uint64)
         self._nvec_list = self._nvec.tolist()
         self._sampler = EpisodeSampler(self.config, self.station, self.data)
+        # per-type slices of the flat action, and the observation tables of every start day
+        self._charge_at = [slice(k * L, (k + 1) * L) for k in range(K)]
+        self._discharge_at = [slice((K + k) * L, (K + k + 1) * L) for k in range(K)] if st.allow_discharge else None
+        T = c.episode_hours
+        self._time_by_start = episode_time(self._sampler.hour_of_day_by_start, self._sampler.weekday_by_start, T)
+        self._prices32_series = np.clip(self._sampler.prices_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
         self.instance: SwapStationInstance | None = None
         self.state: SwapStationState | None = None
         self._metrics: dict[str, float] = dict.fromkeys(METRIC_NAMES, 0.0)
@@ -166,51 +176,54 @@ class SwapStationEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        inst = self._sampler.instance(self.np_random.random(self._sampler.n_uniforms))
-        self.instance = inst
+        u = self.np_random.random(self._sampler.n_uniforms)
+        d = self._sampler.draw(u[None, :], recent_only=True)
+        inst = self.instance = self._sampler.instance(u, d)
         self.state = SwapStationState(t=0, levels=inst.initial_levels.copy())
         T, W = inst.episode_hours, inst.price_lookahead_hours
-        # views the observation reads from, built once per episode
-        self._prices32 = np.clip(inst.price_per_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
+        # what the steps read, built once per episode
+        p0 = int(d["price_start"][0])
+        self._prices32 = self._prices32_series[p0 : p0 + T + W - 1]
         self._price_window = W
-        seen = np.concatenate([inst.arrival_history[-RECENT_HOURS:], inst.arrivals], axis=0)
-        self._seen_arrivals = np.ascontiguousarray(np.minimum(seen, ARRIVAL_BOUND).T.astype(np.float32))
-        hod, wd = inst.hour_of_day, inst.weekday
-        time = self._time = np.empty((T + 1, 3), dtype=np.float32)  # row t: the observation's "time"
-        time[:T, 0] = hod / 24.0
-        time[:T, 1] = wd / 7.0
-        time[:T, 2] = np.arange(T) / T
-        time[T] = (((hod[-1] + 1) % 24) / 24.0, wd[-1] / 7.0, 1.0)
+        self._price_list = inst.price_per_kwh[:T].tolist()
+        self._arrivals_list = inst.arrivals.tolist()
+        seen = np.minimum(d["arrivals"][0], ARRIVAL_BOUND).T  # recent history and episode, (K, 24 + T)
+        self._seen_arrivals = seen.astype(np.float32, order="C")
+        self._time = self._time_by_start[int(d["start_pick"][0])]  # row t: the observation's "time"
         self._metrics = dict.fromkeys(METRIC_NAMES, 0.0)
         self._profit_trace = []
         self._last = None
         return self._obs(), {"start": inst.start, "price_start": inst.price_start}
 
     def step(self, action):
-        if self.state is None:
+        state = self.state
+        if state is None:
             raise RuntimeError("SwapStationEnv: call reset() before step()")
-        st, state, inst = self.station, self.state, self.instance
         t = state.t
-        if t >= inst.episode_hours:
+        T = len(self._price_list)
+        if t >= T:
             raise RuntimeError("SwapStationEnv: episode is over; call reset()")
-        a = self._check_action(action)
-        K, L = st.n_types, st.n_levels
-        charge = a[: K * L].reshape(K, L)
-        discharge = a[K * L :].reshape(K, L) if st.allow_discharge else None
-        price = float(inst.price_per_kwh[t])
-        tr = transition(st, self._tables, state.levels, charge, discharge, inst.arrivals[t], price)
-        state.levels = tr.levels
-        state.t = t + 1
-        revenue, penalty = float(tr.swap_revenue), float(tr.lost_swap_penalty)
-        energy, degradation = float(tr.energy_cost), float(tr.degradation_cost)
-        terminated = state.t >= inst.episode_hours
+        a = self._action_list(action)
+        tb, disc = self._tables, self._discharge_at
+        moves, bays = tb.moves, tb.bays_list
+        lv, arr = state.levels.tolist(), self._arrivals_list[t]
+        # the physics: dynamics.hour per type on Python ints, then the money of the hour
+        per_type = [hour(lv[k], a[s], None if disc is None else a[disc[k]], arr[k], bays[k], moves)
+                    for k, s in enumerate(self._charge_at)]
+        new, charged, discharged, gained, dropped, swaps, lost = zip(*per_type)
+        price = self._price_list[t]
+        money = hour_money(tb, price, gained, dropped, swaps, lost, disc is not None)
+        stored, _, bought, sold, revenue, penalty, energy, degradation = money
+        state.levels = levels = np.array(new, dtype=np.int64)
+        state.t = t = t + 1
+        terminated = t >= T
         stock_value = 0.0
         if terminated:
-            stock_value = float(stock_value_change(st, inst.stock_value_per_kwh, inst.initial_levels, state.levels))
+            inst = self.instance
+            stock_value = float(stock_value_change(self.station, inst.stock_value_per_kwh, inst.initial_levels,
+                                                   levels))
         reward = revenue - penalty - energy - degradation + stock_value
-        # tiny arrays: Python sums of .tolist() beat numpy calls here
-        served, lost = sum(tr.swaps.tolist()), sum(tr.lost.tolist())
-        bought, sold = float(tr.grid_import_kwh), float(tr.grid_export_kwh)
+        served, n_lost = sum(swaps), sum(lost)
         m = self._metrics
         m["profit_eur"] += reward
         m["swap_revenue_eur"] += revenue
@@ -218,21 +231,30 @@ class SwapStationEnv(gym.Env):
         m["energy_cost_eur"] += energy
         m["degradation_cost_eur"] += degradation
         m["stock_value_change_eur"] += stock_value
-        m["arrivals"] += served + lost
+        m["arrivals"] += served + n_lost
         m["swaps_served"] += served
-        m["swaps_lost"] += lost
+        m["swaps_lost"] += n_lost
         m["batteries_provided"] += served
         m["energy_bought_kwh"] += bought
         m["energy_sold_kwh"] += sold
-        m["energy_charged_kwh"] += sum(tr.stored_kwh.tolist())
-        m["peak_grid_power_kw"] = max(m["peak_grid_power_kw"], bought - sold)
+        m["energy_charged_kwh"] += sum(stored)
+        if bought - sold > m["peak_grid_power_kw"]:
+            m["peak_grid_power_kw"] = bought - sold
         self._profit_trace.append(reward)
-        self._last = tr
-        info = step_info(revenue, penalty, energy, degradation, stock_value, served, lost,
-                         sum(tr.levels[:, L].tolist()), bought, sold, price)
+        self._last = (new, charged, discharged, swaps, lost, money)
+        info = step_info(revenue, penalty, energy, degradation, stock_value, served, n_lost,
+                         sum([row[-1] for row in new]), bought, sold, price)
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
         return self._obs(), reward, terminated, False, info
+
+    def _action_list(self, action) -> list[int]:
+        """The action as a list of Python ints, after checking it is in the space."""
+        if type(action) is np.ndarray and action.dtype == np.int64 and action.shape == self._nvec.shape:
+            a = action.tolist()  # the common case, checked in Python
+            if min(a) >= 0 and all(map(lt, a, self._nvec_list)):
+                return a
+        return self._check_action(action).tolist()
 
     def _check_action(self, action) -> np.ndarray:
         a = np.asarray(action)
@@ -251,7 +273,7 @@ class SwapStationEnv(gym.Env):
 
     def _obs(self) -> dict[str, np.ndarray]:
         t = self.state.t
-        tw = min(t, self.instance.episode_hours - 1)
+        tw = t if t < len(self._price_list) else t - 1
         return {
             "time": self._time[t].copy(),
             "price": self._prices32[tw : tw + self._price_window].copy(),
@@ -263,11 +285,24 @@ class SwapStationEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """Flat MaskablePPO mask: for each action entry, which counts are allowed."""
-        charge, discharge = action_bounds(self.station, self.state.levels)
-        bounds = np.concatenate([charge.ravel(), discharge.ravel()]) if self.station.allow_discharge \
-            else charge.ravel()
-        rows = self._mask_rows.take(bounds).view(bool)
-        return rows if self._mask_select.all() else rows.reshape(len(bounds), -1)[self._mask_select]
+        rows = self._mask_rows.take(action_bounds(self._tables, self.state.levels)).view(bool)
+        return rows if self._mask_all else rows.reshape(len(self._nvec), -1)[self._mask_select]
+
+    def last_transition(self) -> Transition | None:
+        """What the last step did, as a :class:`~swapgym.envs.swap_station.dynamics.Transition`
+        of (K, ...) arrays (None right after a reset)."""
+        if self._last is None:
+            return None
+        new, charged, discharged, swaps, lost, money = self._last
+        stored, removed, bought, sold, revenue, penalty, energy, degradation = money
+        charged = np.array(charged, dtype=np.int64)
+        return Transition(
+            levels=np.array(new, dtype=np.int64), charged_from=charged,
+            discharged_from=np.zeros_like(charged) if removed is None else np.array(discharged, dtype=np.int64),
+            swaps=np.array(swaps, dtype=np.int64), lost=np.array(lost, dtype=np.int64),
+            stored_kwh=np.array(stored), removed_kwh=np.zeros(len(stored)) if removed is None else np.array(removed),
+            grid_import_kwh=bought, grid_export_kwh=sold, swap_revenue=revenue, lost_swap_penalty=penalty,
+            energy_cost=energy, degradation_cost=degradation)
 
     def action_from_counts(self, charge: np.ndarray, discharge: np.ndarray | None = None) -> np.ndarray:
         """The flat action for per-level requests ``charge`` (K, L) and ``discharge`` (K, L)."""
@@ -295,3 +330,16 @@ class SwapStationEnv(gym.Env):
         from swapgym.envs.swap_station.render import render_rgb
 
         return render_rgb(self)
+
+
+def episode_time(hour_of_day: np.ndarray, weekday: np.ndarray, T: int) -> np.ndarray:
+    """The observation's "time" rows of episodes with calendars (..., T): (..., T + 1, 3)
+    float32, row t = (hour of day / 24, weekday / 7, t / T); row T is the hour after the end."""
+    time = np.empty((*hour_of_day.shape[:-1], T + 1, 3), dtype=np.float32)
+    time[..., :T, 0] = hour_of_day / 24.0
+    time[..., :T, 1] = weekday / 7.0
+    time[..., :T, 2] = np.arange(T) / T
+    time[..., T, 0] = ((hour_of_day[..., -1] + 1) % 24) / 24.0
+    time[..., T, 1] = weekday[..., -1] / 7.0
+    time[..., T, 2] = 1.0
+    return time

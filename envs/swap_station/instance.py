@@ -162,11 +162,14 @@ class SwapStationInstance:
     station: the static :class:`StationParams`. start / price_start: ISO-8601 time of the
     first hour in the arrival / price series. hour_of_day, weekday: (T,) calendar of the
     episode (the arrival series' local time). price_per_kwh: (T + W - 1,) EUR/kWh; hour t
-    knows price_per_kwh[t : t + W]. arrival_history: (H, K) observed arrivals of the H
-    hours before the episode. arrivals: (T, K) *oracle* — the riders who will arrive.
-    expected_arrivals: (T, K) *oracle* — the scaled data counts they were drawn around.
-    initial_levels: (K, L + 1) packs per SoC level at the start. stock_value_per_kwh: (K,)
-    EUR/kWh credited for the stored energy gained over the episode (see the config).
+    knows price_per_kwh[t : t + W]. arrival_history (a property): (H, K) observed arrivals
+    of the H hours before the episode. arrivals: (T, K) *oracle* — the riders who will
+    arrive. expected_arrivals: (T, K) *oracle* — the scaled data counts they were drawn
+    around. initial_levels: (K, L + 1) packs per SoC level at the start.
+    stock_value_per_kwh: (K,) EUR/kWh credited for the stored energy gained over the
+    episode (see the config). history: the (H, K) arrival history, or what draws it on
+    first use (``EpisodeSampler.instance``: only planners read the older hours, so a reset
+    does not draw them).
     """
 
     station: StationParams
@@ -177,11 +180,24 @@ class SwapStationInstance:
     hour_of_day: np.ndarray
     weekday: np.ndarray
     price_per_kwh: np.ndarray
-    arrival_history: np.ndarray
+    history: np.ndarray | tuple
     arrivals: np.ndarray
     expected_arrivals: np.ndarray
     initial_levels: np.ndarray
     stock_value_per_kwh: np.ndarray
+
+    @property
+    def arrival_history(self) -> np.ndarray:
+        """(H, K) observed arrivals of the H hours before the episode, oldest first."""
+        h = self.history
+        if not isinstance(h, np.ndarray):  # (sampler, arrival start, seed uniform, recent hours)
+            h = h[0].full_history(*h[1:])
+            object.__setattr__(self, "history", h)
+        return h
+
+    def __getstate__(self) -> dict:
+        self.arrival_history  # noqa: B018 - a pickle holds the numbers, not the sampler
+        return self.__dict__
 
     def known_prices(self, t: int, hours: int | None = None) -> np.ndarray:
         """Prices (EUR/kWh) known at hour t: hours t .. t + W - 1 (fewer near the episode end
@@ -215,15 +231,19 @@ class EpisodeSampler:
       (0 for per-type columns) split the total across the types: a multinomial drawn as
       conditional binomials by inverse CDF;
     - last, the seed of the older history: its hours' uniforms come from
-      ``history_uniforms``, a generator seeded from this number, so the vectorised env,
-      which never shows them, skips them at no cost.
+      ``history_uniforms``, a generator seeded from this number, so an env, which never
+      shows them, skips them at no cost (the single env's instance draws them when a
+      planner first reads ``arrival_history``).
+
+    Everything that depends only on the arrival day or the price day (calendar, price window,
+    stock value, ISO times) is tabulated per candidate day at construction.
     """
 
     RECENT_HOURS = 24
 
     def __init__(self, config: SwapStationConfig, station: StationParams, data: StationData) -> None:
         self.config, self.station, self.data = config, station, data
-        T, H = config.episode_hours, config.arrival_history_hours
+        T, H, W = config.episode_hours, config.arrival_history_hours, config.price_lookahead_hours
         K, L = station.n_types, station.n_levels
         self.n_packs = int(station.n_batteries.sum())
         self.pack_type = np.repeat(np.arange(K), station.n_batteries)
@@ -247,6 +267,24 @@ class EpisodeSampler:
         self.price_start_table = np.zeros((7, self.price_start_count.max()), dtype=np.int64)
         for d, p in enumerate(starts):
             self.price_start_table[d, : len(p)] = p
+        # per candidate arrival day (index into data.arrival_starts): weekday, calendar
+        a_starts = data.arrival_starts
+        self._start_weekday = data.arrivals.weekday[a_starts]
+        days = a_starts[:, None] + np.arange(T)
+        self.hour_of_day_by_start = data.arrivals.hour_of_day[days]  # (n_starts, T)
+        self.weekday_by_start = data.arrivals.weekday[days]
+        # per price hour: EUR/kWh, and the stock value of an episode whose prices start there
+        self.prices_kwh = data.prices.values / 1000.0
+        self._price_hours = np.arange(T + W - 1)
+        self._recent_hours = np.arange(H - self.RECENT_HOURS, H + T) - H  # relative to the start
+        self._all_hours = np.arange(H + T) - H
+        if config.stock_value_per_kwh is None:
+            self._value_by_price = np.zeros((len(self.prices_kwh), K))
+            candidates = np.unique(self.price_start_table)
+            self._value_by_price[candidates] = self._stock_value(self.prices_kwh[candidates[:, None] + self._price_hours])
+        else:
+            self._value_by_price = None
+        self._iso: dict[tuple[int, int], str] = {}
         # conditional share of each split stage: type s among types s..K-1
         shares = station.type_shares
         rest = np.cumsum(shares[::-1])[::-1]
@@ -254,7 +292,21 @@ class EpisodeSampler:
         self._cdf_n = -1
         self._grow_split_table(int(self.raw_floor.max()) + 1)
 
-    _GUIDE = 512  # guide-table cells per total (a power of two: u * G is exact)
+    _GUIDE = 2048  # guide-table cells per total (a power of two: u * G is exact)
+
+    def _stock_value(self, prices: np.ndarray) -> np.ndarray:
+        """(N, K) EUR/kWh credited for stored energy: the episode's mean price / charge
+        efficiency + the degradation cost, for price windows (N, T + W - 1)."""
+        st, T = self.station, self.config.episode_hours
+        return prices[:, :T].mean(-1)[:, None] / st.charge_efficiency + st.degradation_eur_per_kwh
+
+    def iso(self, series: int, index: int) -> str:
+        """ISO-8601 time of hour ``index`` of the arrival (series 0) or price (1) series."""
+        key = (series, index)
+        text = self._iso.get(key)
+        if text is None:
+            text = self._iso[key] = iso_at(self.data.prices if series else self.data.arrivals, index)
+        return text
 
     def _pack_cells(self, N: int) -> np.ndarray:
         """(N, B) offset of each pack's (env, type) block in the flat (N, K, L + 1) counts."""
@@ -288,18 +340,24 @@ class EpisodeSampler:
             self._cdf_flat.append(table.ravel())
             self._guide_flat.append(guide.ravel())
 
-    def _binomial_quantile(self, stage: int, total: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Smallest x with P(Binomial(total, p_stage) <= x) >= u, elementwise."""
-        G = self._GUIDE
-        cell = (u * G).astype(np.int64)
-        cell += total * G
-        x = self._guide_flat[stage][cell]
-        neg = x < 0  # cells with a step of the CDF inside (rare): count the CDF entries below u
-        if neg.any():
-            todo = np.nonzero(neg)
-            width = self._cdf_n + 1
-            rows = self._cdf_flat[stage].reshape(width, width)[total[todo]]
-            x[todo] = np.count_nonzero(rows < u[todo][:, None], axis=1)
+    def _binomial_quantile(self, stage: int, total: np.ndarray, cell: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Smallest x with P(Binomial(total, p_stage) <= x) >= u, elementwise; ``cell`` is
+        floor(u * G)."""
+        width = self._cdf_n + 1
+        cell = cell + total * self._GUIDE
+        x = self._guide_flat[stage].take(cell)
+        todo = np.flatnonzero(x < 0)  # cells with a step of the CDF inside (rare)
+        if len(todo):
+            # walk up from the quantile at the cell's left edge while the CDF is below u
+            # (at most the steps inside the cell, usually one)
+            row = total.take(todo) * width
+            at = row - 1 - x.take(todo)
+            uu, cdf = u.take(todo), self._cdf_flat[stage]
+            below = cdf.take(at) < uu
+            while below.any():
+                at += below
+                below = cdf.take(at) < uu
+            x.put(todo, at - row)
         return x
 
     def history_uniforms(self, seed_uniform: float) -> np.ndarray:
@@ -312,30 +370,46 @@ class EpisodeSampler:
         """Per-type counts (..., K) of ``totals`` (...) split by the type shares, from K - 1
         uniforms (..., K - 1): type s gets Binomial(what is left, its conditional share)."""
         K = self.station.n_types
-        self._grow_split_table(int(totals.max(initial=0)))
-        parts = []
+        if self.config.arrival_noise == "poisson":  # rounded counts never pass the table's first size
+            self._grow_split_table(int(totals.max(initial=0)))
+        cells = (u * self._GUIDE).astype(np.int64)
+        out = np.empty((*totals.shape, K), dtype=np.int64)
         left = totals
         for s in range(K - 1):
-            x = self._binomial_quantile(s, left, u[..., s])
-            parts.append(x)
+            x = self._binomial_quantile(s, left, cells[..., s], u[..., s])
+            out[..., s] = x
             left = left - x
-        parts.append(left)
-        return np.stack(parts, axis=-1).astype(np.int64, copy=False)
+        out[..., K - 1] = left
+        return out
+
+    def _counts(self, rows: np.ndarray, block: np.ndarray) -> np.ndarray:
+        """Arrivals (..., K) of the arrival-series hours ``rows`` (...) from their uniforms
+        ``block`` (..., C + S): count noise, then the split across types."""
+        noise = block[..., : self.noise_cols]
+        if not self.per_type:
+            noise = noise[..., 0]
+        if self.config.arrival_noise == "poisson":
+            from scipy.stats import poisson
+
+            counts = np.maximum(poisson.ppf(noise, self.raw[rows]), 0).astype(np.int64)  # ppf(0) is -1
+        else:
+            counts = self._raw_floor_int[rows] + (noise < self.raw_frac[rows])
+        return counts if self.per_type else self._split_types(counts, block[..., self.noise_cols :])
 
     def draw(self, u: np.ndarray, recent_only: bool = False) -> dict[str, np.ndarray]:
         """Episodes for the uniforms ``u`` (N, n_uniforms). With ``recent_only`` arrivals
-        cover only the last RECENT_HOURS of history and the episode (what the vectorised env
-        needs), else all H + T hours. Returns per-env arrays: arrival_start (N,),
-        price_start (N,), levels (N, K, L+1), arrivals (N, h, K) int64 (h = H + T, or
-        RECENT_HOURS + T), prices (N, T+W-1) EUR/kWh, hour_of_day, weekday (N, T),
-        stock_value_per_kwh (N, K)."""
+        cover only the last RECENT_HOURS of history and the episode (what the envs need),
+        else all H + T hours. Returns per-env arrays: arrival_start (N,), start_pick (N,)
+        (its index in ``data.arrival_starts``), price_start (N,), levels (N, K, L+1),
+        arrivals (N, h, K) int64 (h = H + T, or RECENT_HOURS + T), prices (N, T+W-1)
+        EUR/kWh, hour_of_day, weekday (N, T), stock_value_per_kwh (N, K)."""
         c, st, data = self.config, self.station, self.data
-        T, H, W = c.episode_hours, c.arrival_history_hours, c.price_lookahead_hours
         K, L = st.n_types, st.n_levels
         N = len(u)
         n_starts = len(data.arrival_starts)
-        a0 = data.arrival_starts[np.minimum((u[:, 0] * n_starts).astype(np.int64), n_starts - 1)]
-        weekday0 = data.arrivals.weekday[a0]
+        pick = np.minimum((u[:, 0] * n_starts).astype(np.int64), n_starts - 1)
+        a0 = data.arrival_starts[pick]
+        weekday0 = self._start_weekday[pick]
         n_p = self.price_start_count[weekday0]
         p0 = self.price_start_table[weekday0, np.minimum((u[:, 1] * n_p).astype(np.int64), n_p - 1)]
         # initial stock: per-pack level, counted per (env, type, level)
@@ -351,47 +425,46 @@ class EpisodeSampler:
         per_hour = self.noise_cols + self.split_cols
         block = u[:, self._hours_at : -1].reshape(N, -1, per_hour)
         if recent_only:
-            h = np.arange(H - self.RECENT_HOURS, H + T)
+            hours = self._recent_hours
         else:
-            h = np.arange(self.hours)
+            hours = self._all_hours
             old = np.stack([self.history_uniforms(x) for x in u[:, -1]])
             block = np.concatenate([old.reshape(N, self._old_hours, per_hour), block], axis=1)
-        rows = a0[:, None] - H + h  # (N, h) indices into the arrival series
-        noise = block[..., : self.noise_cols]
-        if not self.per_type:
-            noise = noise[..., 0]
-        if c.arrival_noise == "poisson":
-            from scipy.stats import poisson
-
-            counts = np.maximum(poisson.ppf(noise, self.raw[rows]), 0).astype(np.int64)  # ppf(0) is -1
-        else:
-            counts = self._raw_floor_int[rows] + (noise < self.raw_frac[rows])
-        arrivals = counts if self.per_type else self._split_types(counts, block[..., self.noise_cols :])
-        prices = data.prices.values[p0[:, None] + np.arange(T + W - 1)] / 1000.0
-        if c.stock_value_per_kwh is None:
-            value = prices[:, :T].mean(-1)[:, None] / st.charge_efficiency + st.degradation_eur_per_kwh
+        arrivals = self._counts(a0[:, None] + hours, block)
+        prices = self.prices_kwh[p0[:, None] + self._price_hours]
+        if self._value_by_price is not None:
+            value = self._value_by_price[p0]
         else:
             value = np.full((N, K), float(c.stock_value_per_kwh))
-        days = a0[:, None] + np.arange(T)
-        return {"arrival_start": a0, "price_start": p0, "levels": levels, "arrivals": arrivals,
-                "prices": prices, "hour_of_day": data.arrivals.hour_of_day[days],
-                "weekday": data.arrivals.weekday[days], "stock_value_per_kwh": value}
+        return {"arrival_start": a0, "start_pick": pick, "price_start": p0, "levels": levels,
+                "arrivals": arrivals, "prices": prices, "hour_of_day": self.hour_of_day_by_start[pick],
+                "weekday": self.weekday_by_start[pick], "stock_value_per_kwh": value}
 
-    def instance(self, u: np.ndarray) -> SwapStationInstance:
-        """The episode of one row of uniforms ``u`` (n_uniforms,)."""
+    def full_history(self, a0: int, seed_uniform: float, recent: np.ndarray) -> np.ndarray:
+        """(H, K) arrival history of an episode starting at ``a0``: the older hours drawn from
+        ``seed_uniform`` (``history_uniforms``), then the ``recent`` (RECENT_HOURS, K) ones."""
+        per_hour = self.noise_cols + self.split_cols
+        block = self.history_uniforms(seed_uniform).reshape(self._old_hours, per_hour)
+        old = self._counts(a0 + self._all_hours[: self._old_hours], block)
+        return np.concatenate([old.reshape(self._old_hours, -1), recent], axis=0)
+
+    def instance(self, u: np.ndarray, d: dict[str, np.ndarray] | None = None) -> SwapStationInstance:
+        """The episode of one row of uniforms ``u`` (n_uniforms,); ``d``: its ``draw`` if
+        already made (``draw(u[None], recent_only=True)``)."""
         c, st = self.config, self.station
-        H = c.arrival_history_hours
-        d = self.draw(u[None, :])
+        T, R = c.episode_hours, self.RECENT_HOURS
+        if d is None:
+            d = self.draw(u[None, :], recent_only=True)
         a0, p0 = int(d["arrival_start"][0]), int(d["price_start"][0])
         counts = d["arrivals"][0]
-        raw = self.raw[a0 - H : a0 + c.episode_hours]
+        raw = self.raw[a0 : a0 + T]
         expected = raw if self.per_type else raw[:, None] * st.type_shares
         return SwapStationInstance(
-            station=st, episode_hours=c.episode_hours, price_lookahead_hours=c.price_lookahead_hours,
-            start=iso_at(self.data.arrivals, a0), price_start=iso_at(self.data.prices, p0),
+            station=st, episode_hours=T, price_lookahead_hours=c.price_lookahead_hours,
+            start=self.iso(0, a0), price_start=self.iso(1, p0),
             hour_of_day=d["hour_of_day"][0], weekday=d["weekday"][0], price_per_kwh=d["prices"][0],
-            arrival_history=counts[:H], arrivals=counts[H:],
-            expected_arrivals=np.asarray(expected[H:], dtype=np.float64), initial_levels=d["levels"][0],
+            history=(self, a0, float(u[-1]), counts[:R]), arrivals=counts[R:],
+            expected_arrivals=np.asarray(expected, dtype=np.float64), initial_levels=d["levels"][0],
             stock_value_per_kwh=d["stock_value_per_kwh"][0],
         )
 

@@ -257,12 +257,7 @@ class SwapStationVectorEnv(VectorEnv):
         if not self._started:
             raise RuntimeError("SwapStationVectorEnv: call reset() before action_masks()")
         N, D = self.num_envs, len(self._nvec)
-        charge, discharge = action_bounds(self.station, self._levels)
-        bounds = np.empty((N, D), dtype=np.int64)
-        KL = charge.shape[1] * charge.shape[2]
-        bounds[:, :KL] = charge.reshape(N, KL)
-        if self.station.allow_discharge:
-            bounds[:, KL:] = discharge.reshape(N, KL)
+        bounds = action_bounds(self._tables, self._levels)  # (N, D)
         # row b of the table is the mask of "at most b" over 0..max(nvec)-1: one row gather
         # per entry instead of a comparison broadcast over a tiny axis
         rows = self._mask_rows.take(bounds).view(bool).reshape(N, D, -1)  # (N, D, max nvec)

@@ -35,7 +35,7 @@ def _invariant(env, obs, reward, info):
     np.testing.assert_array_equal(levels.sum(-1), st.n_batteries)  # packs of each type conserved
     assert np.all(np.isfinite(obs["stock"])) and obs["stock"].shape == (levels.size,)
     # energy accounting closes: stored-energy change = charged - discharged - delivered by swaps
-    tr = e._last
+    tr = e.last_transition()
     before = getattr(e, "_test_prev_energy", None)
     now = stored_energy_kwh(st, levels)
     if before is not None and e.state.t > 1:
