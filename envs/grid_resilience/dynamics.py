@@ -153,8 +153,9 @@ class ScenarioTables:
     and island of every storage. Every entry is computed exactly as ``step`` would
     compute it from the instance, so precomputing changes no result."""
 
-    def __init__(self, inst: GridResilienceInstance, z: int) -> None:
+    def __init__(self, tables: StepTables, inst: GridResilienceInstance, z: int) -> None:
         topo = inst.topologies[z]
+        self.tables = tables
         load_tab, _, dg_tab = inst.scenario_tables[z]
         isl, k, n = topo.island, topo.n_islands, inst.feeder.n_bus
         self.inst = inst
@@ -183,8 +184,18 @@ class ScenarioTables:
         for row in load_tab:
             q_served = row * inst.load_q_ratio
             q_isl = np.bincount(isl, q_served, minlength=k)
-            self.flow_q_full.append(topo.subtree @ (q_served - np.bincount(topo.reference, q_isl, minlength=n)))
+            self.flow_q_full.append(topo.subtree.dot(q_served - np.bincount(topo.reference, q_isl, minlength=n)))
         self._connections: dict[tuple[int, ...], _Connection] = {}
+        self._energised: dict[tuple[bool, ...], tuple[np.ndarray, np.ndarray | None]] = {}
+
+    def energised(self, island_on: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray | None]:
+        """(N,) energised mask for the islands that are on, and the indices of the
+        energised buses (None when all are)."""
+        out = self._energised.get(island_on)
+        if out is None:
+            mask = np.array(island_on)[self.topo.island]
+            out = self._energised[island_on] = (mask, None if mask.all() else np.flatnonzero(mask))
+        return out
 
     def connection(self, mess_site: tuple[int, ...]) -> _Connection:
         conn = self._connections.get(mess_site)
@@ -198,24 +209,24 @@ class _Connection:
 
     def __init__(self, tab: ScenarioTables, mess_site: tuple[int, ...]) -> None:
         inst, k = tab.inst, tab.n_islands
-        bus = inst.storage.bus.copy()
-        if inst.n_mess:
-            site = np.asarray(mess_site, dtype=np.int64)
-            bus[inst.mess_index] = np.where(site >= 0, inst.mess_site_bus[np.maximum(site, 0)], -1)
-        connected = bus >= 0
-        self.bus = bus
-        self.sbus = np.where(connected, bus, 0)
-        s_isl = tab.topo.island[self.sbus]
+        bus = inst.storage.bus.tolist()
+        site_bus = inst.mess_site_bus.tolist()
+        for j, s in zip(inst.mess_index.tolist(), mess_site):
+            bus[j] = site_bus[s] if s >= 0 else -1
+        sbus = [b if b >= 0 else 0 for b in bus]
+        s_isl = tab.topo.island[sbus]
+        self.bus = np.array(bus, dtype=np.int64)
+        self.sbus = np.array(sbus, dtype=np.int64)
         self.island2 = np.concatenate([s_isl, s_isl + k])  # [discharge | charge] → island bins
-        c = connected.astype(float)
-        self.sign2 = np.concatenate([c, -c])  # [req | −req], 0 where not connected
+        c = [1.0 if b >= 0 else 0.0 for b in bus]
+        self.sign2 = np.array(c + [-x for x in c])  # [req | −req], 0 where not connected
         # Nodal injections are (Σ GT + Σ PV) + Σ storage per bus. One bincount over the
         # three lists in a row sums each bus left to right, which is the same sum unless a
         # bus with a GT or PV unit also has several PV units or several storages.
         self.injection_bus = np.concatenate([inst.gt_bus, inst.dg_bus, self.sbus])
-        n = inst.feeder.n_bus
-        n_gt, n_dg, n_s = (np.bincount(b, minlength=n) for b in (inst.gt_bus, inst.dg_bus, self.sbus))
-        self.one_bincount = not np.any(((n_dg > 1) & (n_gt > 0)) | ((n_s > 1) & (n_gt + n_dg > 0)))
+        generating = tab.tables.generating_bus
+        self.one_bincount = tab.tables.one_bincount_generators and not any(
+            generating[b] and sbus.count(b) > 1 for b in set(sbus))
 
 
 class StepTables:
@@ -244,7 +255,10 @@ class StepTables:
         self.v_scale = 1000.0 * fd.vn_kv**2
         self.line_limit = fd.line_capacity_kw + 1e-6
         self.v_low, self.v_high = cfg.v_min_pu - 1e-9, cfg.v_max_pu + 1e-9
-        self.scenarios = tuple(ScenarioTables(inst, z) for z in range(inst.n_scenarios))
+        n_gt, n_dg = np.bincount(inst.gt_bus, minlength=fd.n_bus), np.bincount(inst.dg_bus, minlength=fd.n_bus)
+        self.generating_bus = ((n_gt + n_dg) > 0).tolist()  # a GT or PV unit at the bus
+        self.one_bincount_generators = not np.any((n_dg > 1) & (n_gt > 0))
+        self.scenarios = tuple(ScenarioTables(self, inst, z) for z in range(inst.n_scenarios))
 
 
 def step_tables(inst: GridResilienceInstance) -> StepTables:
@@ -374,7 +388,7 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     if curtailing:
         dg_curt = dg_av * np.array(curtail_frac)[tab.dg_island]
         dg_used = dg_av - dg_curt
-        dg_curt_total = float(dg_curt.sum())
+        dg_curt_total = float(np.add.reduce(dg_curt))
     else:
         dg_curt, dg_used, dg_curt_total = np.zeros(len(dg_av)), dg_av.copy(), 0.0
     s_n = tabs.n_storage
@@ -392,31 +406,31 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
         inj = (np.bincount(inst.gt_bus, gt_kw, minlength=n) + np.bincount(inst.dg_bus, dg_used, minlength=n)
                + np.bincount(conn.sbus, storage_kw, minlength=n))
     inj[0] += grid
-    flow = topo.subtree @ (served - inj)
+    flow = topo.subtree.dot(served - inj)  # (.dot: the same BLAS call as @, less dispatch)
     if shed is None:
         flow_q = tab.flow_q_full[t].copy()
     else:
         q_served = served * inst.load_q_ratio  # loads keep their power factor when shed
         q_isl = np.bincount(isl, q_served, minlength=k)
-        flow_q = topo.subtree @ (q_served - np.bincount(topo.reference, q_isl, minlength=n))
+        flow_q = topo.subtree.dot(q_served - np.bincount(topo.reference, q_isl, minlength=n))
     v_term = tabs.r2 * flow
     v_term += tabs.x2 * flow_q
     v_term /= tabs.v_scale
-    drop = topo.path @ v_term
+    drop = topo.path.dot(v_term)
     voltage = 1.0 - drop
     voltage += drop[tab.ref_bus]  # V² with 1 p.u. at each island's reference bus
     np.maximum(voltage, 0.0, out=voltage)
     np.sqrt(voltage, out=voltage)
     island_on = [x > _EPS for x in np.bincount(isl, inj, minlength=k).tolist()]
     island_on[root] = True
-    if all(island_on):
-        energised = np.ones(n, dtype=bool)
-        v_min = float(voltage.min())
+    energised, on_bus = tab.energised(tuple(island_on))
+    if on_bus is None:
+        v_min = float(np.minimum.reduce(voltage))
     else:
-        energised = np.array(island_on)[isl]
         voltage *= energised  # 0 on de-energised buses
-        v_min = float(voltage[energised].min())
-    if v_min >= tabs.v_low and voltage.max() <= tabs.v_high:
+        v_min = float(np.minimum.reduce(voltage[on_bus]))
+    energised = energised.copy()
+    if v_min >= tabs.v_low and np.maximum.reduce(voltage) <= tabs.v_high:
         violations = 0
     else:
         violations = int(np.count_nonzero(energised & ((voltage < tabs.v_low) | (voltage > tabs.v_high))))
@@ -428,14 +442,14 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS) in one bincount.
     loss = np.bincount(sto.kind, sto.loss_per_kwh * (pc + pd), minlength=3).tolist()
     costs = {
-        "load_shedding": float(inst.shed_penalty @ shed) if shed is not None else 0.0,
+        "load_shedding": float(inst.shed_penalty.dot(shed)) if shed is not None else 0.0,
         "dg_curtailment": float(cfg.dg_curtail_penalty_per_kwh * dg_curt_total),
         "grid_purchase": float(tabs.price[t] * grid),
-        "gt_fuel": float(inst.gt_cost @ gt_kw),
+        "gt_fuel": float(inst.gt_cost.dot(gt_kw)),
         "ev_rb_loss": loss[0],
         "mess_loss": loss[2],
         "sess_loss": loss[1],
-        "network_loss": float(cfg.flow_cost_per_kwh * abs_flow.sum()),
+        "network_loss": float(cfg.flow_cost_per_kwh * np.add.reduce(abs_flow)),
     }
 
     # Energy update, E_{t+1} = E_t + η P^c Δt − P^d Δt / η.

@@ -119,6 +119,10 @@ class GridResilienceEnv(gym.Env):
              np.asarray(topo.in_service, dtype=np.float32)) for topo in inst.topologies]
         self._probabilities = np.array([s.probability for s in inst.scenarios])
         self._probabilities = self._probabilities / self._probabilities.sum()
+        # Inverse-CDF draw of the scenario: what Generator.choice(n, p=...) does, without
+        # its per-call checks (the same draw from the same generator state).
+        self._scenario_cdf = self._probabilities.cumsum()
+        self._scenario_cdf /= self._scenario_cdf[-1]
         dynamics.step_tables(inst)  # built now, not in the first step
         # Observation rows per scenario and hour 0..horizon with every entry that depends
         # only on (z, t); the state's part (the tail, and the headroom) is filled per step.
@@ -134,7 +138,7 @@ class GridResilienceEnv(gym.Env):
         inst = self.instance
         scenario = (options or {}).get("scenario", self.config.scenario_index)
         if scenario is None:
-            scenario = int(self.np_random.choice(inst.n_scenarios, p=self._probabilities))
+            scenario = int(self._scenario_cdf.searchsorted(self.np_random.random(), side="right"))
         elif not (isinstance(scenario, int | np.integer) and 0 <= scenario < inst.n_scenarios):
             raise ValueError(f"options['scenario']: expected an int in [0, {inst.n_scenarios}), got {scenario!r}")
         self.state = dynamics.initial_state(inst, int(scenario))
@@ -187,7 +191,7 @@ class GridResilienceEnv(gym.Env):
             "min_voltage_pu": out.min_voltage_pu,
             "voltage_violations": out.voltage_violations,
             "line_overloads": out.line_overloads,
-            "island_imbalance_kw": float(np.abs(out.island_imbalance_kw).max()),
+            "island_imbalance_kw": float(np.maximum.reduce(np.abs(out.island_imbalance_kw))),
         }
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
