@@ -32,6 +32,10 @@ import numpy as np
 from swapgym.envs.expressway.config import ExpresswayConfig
 from swapgym.envs.expressway.instance import ExpresswayInstance
 
+# ufunc methods called directly: ndarray.sum & co. add a Python layer per call, which
+# counts on arrays this small
+_sum, _cumsum, _min = np.add.reduce, np.add.accumulate, np.minimum.reduce
+
 
 def rates(config: ExpresswayConfig) -> np.ndarray:
     """SOC steps per hour of each move column: (−1, 1, 2, …, max_charge_steps).
@@ -69,12 +73,11 @@ class CostTables:
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
     # for the batched transition (``step_batch``)
-    flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + R + 1), see below
+    flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + 2) float, see cost_tables
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
     nearest_onehot: np.ndarray = field(default=None, repr=False)  # (C, N_B) int
-    arrive_matrix: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B·L) int: EV battery levels
-    release_matrix: np.ndarray = field(default=None, repr=False)  # (M, L) int: released EVs' levels
-    release_gain: np.ndarray = field(default=None, repr=False)   # (M,) int: steps released per EV
+    dispatch_effect: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B + N_B·L) int
+    release_effect: np.ndarray = field(default=None, repr=False)   # (M, L + 2) int
     release_take: int = 0                                         # level a released EV takes
     release_arrive_level: int = 0                                 # its level at the next station
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
@@ -124,19 +127,29 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
                 transfer[i, j, i] -= 1
                 transfer[i, j, i + k] += 1
     # flow: a battery moved at (level l, rate r) changes the level counts by −1 at l and +1
-    # at l + RATES[r] (first L columns), counts once in column L + r, and adds RATES[r]
-    # charged steps (last column); float so that the batched product runs on BLAS (exact:
-    # small integers)
+    # at l + RATES[r] (first L columns), is a B2B donor or not, and adds RATES[r] charged
+    # steps (last column); float so that the batched product runs on BLAS (exact: small
+    # integers)
     flow = np.concatenate([transfer.reshape(n_lv * n_r, n_lv),
-                           np.tile(np.eye(n_r), (n_lv, 1)),
-                           np.tile(r, n_lv)[:, None]], axis=1).astype(float)
+                           np.tile(r < 0, n_lv)[:, None], np.tile(r, n_lv)[:, None]],
+                          axis=1).astype(float)
+    # dispatch: EVs of class c sent to station n count at n and leave their battery there
+    # at their arrival level (eq. 8)
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
-    arrive = np.zeros((len(instance.ev_levels), n_st, n_st, n_lv), dtype=np.int64)
+    n_cls = len(instance.ev_levels)
+    arrive = np.zeros((n_cls, n_st, n_st, n_lv), dtype=np.int64)
     for ci, n in zip(*np.nonzero(reach)):
         arrive[ci, n, n, arrive_level[ci, n]] = 1
+    dispatch = np.concatenate([np.tile(np.eye(n_st, dtype=np.int64), (n_cls, 1)),
+                               arrive.reshape(n_cls * n_st, n_st * n_lv)], axis=1)
+    # release: a released EV of class m leaves its battery at its level, takes one at
+    # ``take`` (eq. 22), counts once and releases (level − take) steps
     n_rel = len(instance.release_levels)
-    release = np.zeros((n_rel, n_lv), dtype=np.int64)
-    release[np.arange(n_rel), instance.release_levels] = 1
+    release = np.zeros((n_rel, n_lv + 2), dtype=np.int64)
+    release[np.arange(n_rel), instance.release_levels] += 1
+    release[:, take] -= 1
+    release[:, n_lv] = 1
+    release[:, n_lv + 1] = instance.release_levels - take
     return CostTables(
         r, move, storage, drive, float(drive_rel),
         feasible=feasible.astype(np.int64), move_cost_0=np.where(feasible, move, 0.0),
@@ -145,8 +158,7 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
         flow=flow, reach_int=reach.astype(np.int64),
         nearest_onehot=(np.arange(n_st) == np.argmax(reach, axis=1)[:, None]).astype(np.int64),
-        arrive_matrix=arrive.reshape(-1, n_st * n_lv), release_matrix=release,
-        release_gain=instance.release_levels - take, release_take=take,
+        dispatch_effect=dispatch, release_effect=release, release_take=take,
         release_arrive_level=take - c.drive_steps(gap),
         terminal_gap=np.maximum(c.terminal_level - lv, 0))
 
@@ -225,21 +237,20 @@ def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np
 def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
                  tables: CostTables) -> tuple[np.ndarray, np.ndarray]:
     """``clamp_moves`` on a leading batch axis: counts (B, N, L), moves (B or 1, N, L, R)
-    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + R + 1) float:
-    per station the change of each level's count, the batteries moved at each rate and the
-    net charged steps (``CostTables.flow``)."""
+    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + 2) float: per
+    station the change of each level's count, the B2B donors and the net charged steps
+    (``CostTables.flow``)."""
     n_b, n_st = counts.shape[:2]
     # columns in order, each up to the batteries the earlier columns left at the level
-    m = np.minimum(np.cumsum(moves * tables.feasible, axis=-1), counts[..., None])
+    m = np.minimum(_cumsum(moves * tables.feasible, axis=-1), counts[..., None])
     m[..., 1:] -= m[..., :-1]
     flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
-    j = tables.donor_col
-    if j >= 0 and flow[..., -1].min() < 0:
+    if tables.donor_col >= 0 and _min(flow[..., -1], axis=None) < 0:
         # eq. (12): discharge ≤ charge per station; drop donors from the highest levels
         # first (keep the lowest as donors)
         excess = np.maximum(-flow[..., -1], 0).astype(np.int64)
-        top_down = m[..., ::-1, j]
-        drop = np.minimum(np.cumsum(top_down, axis=-1), excess[..., None])
+        top_down = m[..., ::-1, tables.donor_col]
+        drop = np.minimum(_cumsum(top_down, axis=-1), excess[..., None])
         drop[..., 1:] -= drop[..., :-1]
         top_down -= drop
         flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
@@ -270,9 +281,9 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
 
 def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarray) -> np.ndarray:
     """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C)."""
-    d = np.minimum(np.cumsum(dispatch * tables.reach_int, axis=-1), arrivals[..., None])
+    d = np.minimum(_cumsum(dispatch * tables.reach_int, axis=-1), arrivals[..., None])
     d[..., 1:] -= d[..., :-1]
-    d += (arrivals - d.sum(axis=-1))[..., None] * tables.nearest_onehot
+    d += (arrivals - _sum(d, axis=-1))[..., None] * tables.nearest_onehot
     return d
 
 
@@ -287,7 +298,7 @@ def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -
 
 
 # rows of BatchHour.station ($, kWh per station) and BatchHour.evs (EVs per station)
-PPC, BDC, GRID_KWH, B2B_KWH = range(4)
+PPC, BDC, B2B_KWH, GRID_KWH = range(4)
 SERVED, UNSERVED, DISPATCHED = range(3)
 
 
@@ -338,13 +349,16 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
                counts: np.ndarray, incoming: np.ndarray, moves: np.ndarray,
                dispatch: np.ndarray, release: np.ndarray | None) -> BatchHour:
     """Hour ``t`` of B days at once — the transition of :func:`step` on a leading batch
-    axis (the env, its counterfactual replays and the vector env all use it).
+    axis (the env, its counterfactual days and the vector env all use it).
 
     counts, incoming (B, N_B, L) int: states at the start of the hour. moves (B or 1,
     N_B, L, R) int ≥ 0 as requested (clamped here). dispatch (B or 1, C, N_B): executable
     (``clamp_dispatch``). release (B or 1, M): requested releases capped by the hour's
     candidates (``release_request``), None when none is possible. price: the hour's $/kWh
     (scalar, or (B, 1) for days with different prices).
+
+    The arrays are tiny: the cost is numpy's per-call overhead, so each stage is a few
+    calls on the whole batch (products with the ``CostTables`` matrices, cumulative sums).
     """
     c = config
     n_b, n_st, n_lv = counts.shape
@@ -353,34 +367,30 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
 
     # 1. charging and B2B (eqs. 9–16); grid energy = net charged steps ≥ 0 (eq. 12)
     m, flow = _clamp_moves(counts, moves, tables)
-    np.multiply(flow[..., -1], c.step_kwh, out=station[:, GRID_KWH])
-    if tables.donor_col >= 0:
-        np.multiply(flow[..., n_lv + tables.donor_col], c.step_kwh, out=station[:, B2B_KWH])
-    else:
-        station[:, B2B_KWH] = 0.0
+    np.multiply(flow[..., n_lv:].transpose(0, 2, 1), c.step_kwh, out=station[:, B2B_KWH:])
     np.multiply(price, station[:, GRID_KWH], out=station[:, PPC])
     after = (counts + flow[..., :n_lv]).astype(np.int64)
-    np.add((m * tables.move_cost_0).sum(axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
+    np.add(_sum(m * tables.move_cost_0, axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
            out=station[:, BDC])
 
     # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries (SOC ≥ SOC_max −
     # SOC_dev); released EVs of last hour go first, then the dispatched ones
-    served, unserved = evs[:, SERVED], evs[:, UNSERVED]
-    dispatched = dispatch.sum(axis=1)
-    evs[:, DISPATCHED] = dispatched
-    want = incoming.sum(axis=-1) + dispatched
+    effect = dispatch.reshape(len(dispatch), -1) @ tables.dispatch_effect
+    served, unserved, dispatched = evs[:, SERVED], evs[:, UNSERVED], evs[:, DISPATCHED]
+    dispatched[:] = effect[:, :n_st]
+    want = _sum(incoming, axis=-1) + dispatched
     stock = after[..., c.ready_level:]
-    taken = np.cumsum(stock, axis=-1)
+    taken = _cumsum(stock, axis=-1)
     np.minimum(want, taken[..., -1], out=served)
     np.minimum(taken, served[..., None], out=taken)
     taken[..., 1:] -= taken[..., :-1]
     stock -= taken
-    left_here = (dispatch.reshape(len(dispatch), -1) @ tables.arrive_matrix).reshape(-1, n_st, n_lv)
+    left_here = effect[:, n_st:].reshape(-1, n_st, n_lv)
     np.subtract(want, served, out=unserved)
-    if unserved.any():
+    if _sum(unserved, axis=None):
         # the served EVs leave their batteries: released EVs first, lowest level first
         src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
-        np.cumsum(src, axis=-1, out=src)
+        _cumsum(src, axis=-1, out=src)
         np.minimum(src, served[..., None], out=src)
         src[..., 1:] -= src[..., :-1]
         after += src[..., :n_lv]
@@ -392,29 +402,29 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
     # take one at the lowest level that reaches the next station; they swap there next hour
     incoming_next = np.zeros_like(counts)
-    if release is None or not release.any():
-        rel = np.zeros((n_b, len(tables.release_gain)), dtype=np.int64)
+    if release is None or not _sum(release, axis=None):
+        rel = np.zeros((n_b, len(tables.release_effect)), dtype=np.int64)
         released = np.zeros(n_b, dtype=np.int64)
         released_kwh = np.zeros(n_b)
     else:
         rs, lo = c.release_station, tables.release_take
-        rel = np.minimum(np.cumsum(release, axis=-1), after[:, rs, lo, None])
+        rel = np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None])
         rel[..., 1:] -= rel[..., :-1]
-        released = rel.sum(axis=-1)
-        after[:, rs] += rel @ tables.release_matrix
-        after[:, rs, lo] -= released
+        effect = rel @ tables.release_effect
+        after[:, rs] += effect[:, :n_lv]
+        released = effect[:, n_lv]
+        released_kwh = effect[:, n_lv + 1] * c.step_kwh
         incoming_next[:, rs + 1, tables.release_arrive_level] = released
-        released_kwh = (rel @ tables.release_gain) * c.step_kwh
 
-    station_sum = station.sum(axis=-1)
-    evs_sum = evs.sum(axis=-1)
-    bdc_driving = (dispatch * tables.drive_cost).sum(axis=(1, 2)) + released * tables.drive_cost_release
+    station_sum = _sum(station, axis=-1)
+    evs_sum = _sum(evs, axis=-1)
+    bdc_driving = _sum(dispatch * tables.drive_cost, axis=(1, 2)) + released * tables.drive_cost_release
     unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
     cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving + unserved_penalty
     hour = BatchHour(m, after, incoming_next, station, evs, station_sum, evs_sum, rel, released,
                      released_kwh, bdc_driving, unserved_penalty, cost)
     if t + 1 >= c.horizon_h:  # eq. (13): every battery at terminal_soc at the end, priced
-        hour.terminal_shortfall_kwh = (after @ tables.terminal_gap).sum(axis=-1) * c.step_kwh
+        hour.terminal_shortfall_kwh = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
         hour.terminal_penalty = hour.terminal_shortfall_kwh * c.terminal_price
         hour.cost = cost + hour.terminal_penalty
     return hour
@@ -511,3 +521,77 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
     out[starts] = total - np.array([costs[t:].sum() for t in starts])
     return out
 
+
+
+class Counterfactuals:
+    """Eq. (19)'s counterfactual days stepped along with the played day, in the same batch:
+    the same numbers as :func:`release_savings` without replaying the day at its end.
+
+    ``step`` runs hour t of the played day (row 0 of the returned batch) and of every
+    counterfactual day still apart from it; when releases are requested in hour t, a new
+    day starts from the played state with that hour's releases removed (kept if the played
+    day did release). A day back on the played path (same stock) leaves the batch: the
+    rest of it costs what the played day costs from there. ``savings`` gives R_BSS per hour.
+    """
+
+    def __init__(self, config: ExpresswayConfig) -> None:
+        self.config = config
+        self.hours: list[int] = []     # start hour of each day in the batch (rows 1, 2, …)
+        self.counts = self.incoming = None
+        self.total = np.zeros(config.horizon_h)  # each day's cost so far, by start hour
+        self.back: dict[int, int] = {}  # start hour -> hour the day rejoined the played one
+        self.started: list[int] = []
+
+    def step(self, tables: CostTables, state: ExpresswayState, moves: np.ndarray,
+             dispatch: np.ndarray, release: np.ndarray | None, price: float) -> BatchHour:
+        """``step_batch`` of hour ``state.t``: moves (1, N_B, L, R), dispatch (C, N_B)
+        executable, release (M,) capped (``release_request``) or None."""
+        c, t = self.config, state.t
+        new = release is not None and bool(release.any())
+        counts, incoming = [state.counts[None]], [state.incoming[None]]
+        if self.hours:
+            counts.append(self.counts)
+            incoming.append(self.incoming)
+        if new:
+            counts.append(state.counts[None])
+            incoming.append(state.incoming[None])
+        if len(counts) > 1:
+            counts, incoming = np.concatenate(counts), np.concatenate(incoming)
+            if release is not None:
+                release = np.repeat(release[None], len(counts), axis=0)
+                if new:
+                    release[-1] = 0
+        else:
+            counts, incoming = counts[0], incoming[0]
+            release = None if release is None else release[None]
+        h = step_batch(tables, c, t, price, counts, incoming, moves, dispatch[None], release)
+        hours = self.hours
+        if new and h.released[0]:
+            hours = [*hours, t]
+            self.started.append(t)
+        if hours:
+            rows = slice(1, 1 + len(hours))
+            self.total[hours] += h.cost[rows]
+            counts, incoming = h.counts[rows], h.incoming[rows]
+            if t + 1 < c.horizon_h:
+                back = ((counts == h.counts[0]).all(axis=(1, 2))
+                        & (incoming == h.incoming[0]).all(axis=(1, 2)))
+                if back.any():
+                    for i in np.flatnonzero(back):
+                        self.back[hours[i]] = t + 1
+                    keep = ~back
+                    hours = [s for s, k in zip(hours, keep) if k]
+                    counts, incoming = counts[keep], incoming[keep]
+            self.counts, self.incoming = counts, incoming
+        self.hours = hours
+        return h
+
+    def savings(self, costs: np.ndarray) -> np.ndarray:
+        """(T,) R_BSS per hour; ``costs``: the played day's cost per hour."""
+        out = np.zeros(self.config.horizon_h)
+        for s in self.started:
+            total = self.total[s]
+            if s in self.back:
+                total += costs[self.back[s]:].sum()
+            out[s] = total - costs[s:].sum()
+        return out

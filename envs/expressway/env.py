@@ -134,121 +134,158 @@ class ExpresswayEnv(gym.Env):
             raise ValueError(f"render_mode: must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         self.render_mode = render_mode
         c = self.config
-        self.layout = ActionLayout(c)
-        self.action_space = gym.spaces.MultiDiscrete(self.layout.nvec)
+        self.layout = lay = ActionLayout(c)
+        self.action_space = gym.spaces.MultiDiscrete(lay.nvec)
         self._action_shape = self.action_space.shape
-        self._nvec = self.layout.nvec
+        self._nvec = lay.nvec
+        self._nvec_u = lay.nvec.astype(np.uint64)  # negative int64 actions view as huge uint64
         n_obs = 2 * c.n_stations * c.n_levels + len(c.ev_soc_choices) + len(c.release_soc_choices) + 3
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(n_obs,), dtype=np.float32)
+        # action slices, the observation buffer and its views, the mask layout
+        self._moves_shape = (1, *lay.moves_shape)
+        self._dispatch = slice(lay.n_moves, lay.n_moves + lay.n_dispatch)
+        self._release = slice(lay.n_moves + lay.n_dispatch, None)
+        self._obs_buf = np.zeros(n_obs)
+        self._obs_views()
+        self._mask_moves = lay.n_moves * (c.batteries_per_station + 1)
+        self._mask_len = int(lay.nvec.sum())
+        self._battery_values = np.arange(c.batteries_per_station + 1)
         self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
         self.instance: ExpresswayInstance | None = None
         self.state: dynamics.ExpresswayState | None = None
         self.tables: dynamics.CostTables | None = None
+        self._tables_key: tuple | None = None
         self._history: list[dynamics.HourResult] = []
-        self._actions: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._action_log: list[np.ndarray] = []
         self._starts: list[dynamics.ExpresswayState] = []  # state at the start of each hour
+        self._costs: list[float] = []
         self._planner_metrics = dict(PLANNER_METRICS)
         self._release_savings: np.ndarray | None = None
+        self._cf: dynamics.Counterfactuals | None = None
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         if options and "instance" in options:
-            self.instance = options["instance"]
+            self.instance = inst = options["instance"]
         else:
-            self.instance = generate(self.config, self.np_random)
-        if self.instance.price_per_kwh is not self._prices:
-            self._set_prices(self.instance.price_per_kwh)
-        self.tables = dynamics.cost_tables(self.instance)
-        self.state = dynamics.initial_state(self.instance)
+            self.instance = inst = generate(self.config, self.np_random)
+        if inst.price_per_kwh is not self._prices:
+            self._set_prices(inst.price_per_kwh)
+        # the cost tables depend on the config and the instance's SOC levels only
+        key = (inst.config, inst.ev_levels.tobytes(), inst.release_levels.tobytes(),
+               inst.drive_steps.tobytes())
+        if key != self._tables_key:
+            self.tables, self._tables_key = dynamics.cost_tables(inst), key
+        self.state = dynamics.initial_state(inst)
         self._history = []
-        self._actions = []
+        self._action_log = []
         self._starts = []
+        self._costs = []
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
+        self._cf = dynamics.Counterfactuals(self.config) if self.config.release_counterfactual else None
+        self._episode_tables()
         return self._obs(), {"hour": 0}
 
     def step(self, action):
-        if self.state is None:
+        st = self.state
+        if st is None:
             raise RuntimeError("step() before reset()")
-        if self.state.t >= self.config.horizon_h:
+        c = self.config
+        hour = st.t
+        if hour >= c.horizon_h:
             raise RuntimeError("step() after the episode ended; call reset()")
-        a = np.asarray(action)
-        # a cheap bounds test instead of MultiDiscrete.contains (which dominated ``step``)
-        if a.shape != self._action_shape or not (
-                np.issubdtype(a.dtype, np.integer) or np.array_equal(a, np.round(a))) or not (
-                (a >= 0).all() and (a < self._nvec).all()):
-            raise ValueError(
-                f"action: expected a MultiDiscrete vector of shape {self.action_space.shape} with "
-                f"0 <= a[i] < nvec[i] (layout: moves {self.layout.moves_shape}, dispatch "
-                f"{self.layout.dispatch_shape}, release ({self.layout.n_release},)), got shape "
-                f"{a.shape}")
-        moves, dispatch, release = self.layout.decode(a)
-        hour = self.state.t
-        before = self.state
-        self.state, res = dynamics.step(self.instance, self.tables, before, moves, dispatch, release)
+        a = self._checked_action(action)
+        inst, tables = self.instance, self.tables
+        dispatch = dynamics._clamp_dispatch(
+            tables, inst.arrivals[hour], a[self._dispatch].reshape(self.layout.dispatch_shape))
+        release = None
+        if self._release_open[hour]:
+            release = np.minimum(a[self._release], inst.release_candidates[hour])
+        moves = a[: self.layout.n_moves].reshape(self._moves_shape)
+        if self._cf is None:
+            h = dynamics.step_batch(tables, c, hour, self._price_list[hour], st.counts[None],
+                                    st.incoming[None], moves, dispatch[None],
+                                    None if release is None else release[None])
+        else:
+            h = self._cf.step(tables, st, moves, dispatch, release, self._price_list[hour])
+        res = h.result(0)
+        self.state = dynamics.state_after(st, h, 0)
         self._history.append(res)
-        self._actions.append((moves.copy(), dispatch.copy(), release.copy()))
-        self._starts.append(before)
-        terminated = self.state.t >= self.config.horizon_h
+        self._action_log.append(a)
+        self._starts.append(st)
+        self._costs.append(float(h.cost[0]))
+        terminated = hour + 1 >= c.horizon_h
+        ssum = h.station_sum[0].tolist()
+        esum = h.evs_sum[0].tolist()
         breakdown = {
-            "ppc": -float(res.ppc.sum()),
-            "bdc_station": -float(res.bdc.sum()),
+            "ppc": -ssum[dynamics.PPC],
+            "bdc_station": -ssum[dynamics.BDC],
             "bdc_driving": -res.bdc_driving,
             "unserved_penalty": -res.unserved_penalty,
             "terminal_penalty": -res.terminal_penalty,
         }
         reward = float(sum(breakdown.values()))
-        price = float(self.instance.price_per_kwh[hour])
+        station = h.station[0].copy()  # the info's arrays, apart from the history's
+        evs = h.evs[0].copy()
         info = {
             "hour": hour,
-            "grid_power_kw": float(res.grid_kwh.sum() / self.config.dt_h),
-            "grid_power_kw_per_station": res.grid_kwh / self.config.dt_h,
-            "ppc_usd_per_station": res.ppc.copy(),
-            "bdc_usd_per_station": res.bdc.copy(),
-            "b2b_kwh_per_station": res.b2b_kwh.copy(),
-            "served_per_station": res.served.copy(),
-            "unserved_per_station": res.unserved.copy(),
-            "dispatched_per_station": res.dispatched.copy(),
-            "ppc_usd": float(res.ppc.sum()),
-            "bdc_usd": float(res.bdc.sum()),
+            "grid_power_kw": ssum[dynamics.GRID_KWH] / c.dt_h,
+            "grid_power_kw_per_station": station[dynamics.GRID_KWH] / c.dt_h,
+            "ppc_usd_per_station": station[dynamics.PPC],
+            "bdc_usd_per_station": station[dynamics.BDC],
+            "b2b_kwh_per_station": station[dynamics.B2B_KWH],
+            "served_per_station": evs[dynamics.SERVED],
+            "unserved_per_station": evs[dynamics.UNSERVED],
+            "dispatched_per_station": evs[dynamics.DISPATCHED],
+            "ppc_usd": ssum[dynamics.PPC],
+            "bdc_usd": ssum[dynamics.BDC],
             "bdc_driving_usd": res.bdc_driving,
-            "b2b_kwh": float(res.b2b_kwh.sum()),
-            "served": int(res.served.sum()),
-            "unserved": int(res.unserved.sum()),
+            "b2b_kwh": ssum[dynamics.B2B_KWH],
+            "served": esum[dynamics.SERVED],
+            "unserved": esum[dynamics.UNSERVED],
             "released": res.released,
             "released_kwh": res.released_kwh,
-            "price_per_kwh": price,
+            "price_per_kwh": self._price_list[hour],
             "reward_breakdown": breakdown,
         }
         if terminated:
             info["terminal_shortfall_kwh"] = res.terminal_shortfall_kwh
             saving = self.release_savings()
             info["release_saving_usd_per_hour"] = saving
-            info["release_payment_usd_per_hour"] = self.config.lambda_release * saving
+            info["release_payment_usd_per_hour"] = c.lambda_release * saving
             info["episode_metrics"] = self.episode_metrics()
-        if self.render_mode == "rgb_array":
-            pass  # rendered on demand
         return self._obs(), reward, terminated, False, info
 
+    def _checked_action(self, action) -> np.ndarray:
+        """The action as a fresh int64 vector, or a ValueError if it is not in the space."""
+        a = np.asarray(action)
+        # a cheap bounds test instead of MultiDiscrete.contains (which dominated ``step``)
+        if a.dtype == np.int64 and a.shape == self._action_shape:
+            if (a.view(np.uint64) < self._nvec_u).all():
+                return a.copy()
+        elif a.shape == self._action_shape and (
+                np.issubdtype(a.dtype, np.integer) or np.array_equal(a, np.round(a))) and (
+                (a >= 0).all() and (a < self._nvec).all()):
+            return a.astype(np.int64)
+        raise ValueError(
+            f"action: expected a MultiDiscrete vector of shape {self.action_space.shape} with "
+            f"0 <= a[i] < nvec[i] (layout: moves {self.layout.moves_shape}, dispatch "
+            f"{self.layout.dispatch_shape}, release ({self.layout.n_release},)), got shape "
+            f"{a.shape}")
+
     def action_masks(self) -> np.ndarray:
-        """Flat MaskablePPO mask (length ``sum(nvec)``)."""
-        c = self.config
+        """Flat MaskablePPO mask (length ``sum(nvec)``): counts above the batteries present
+        or moves off the SOC range, unreachable stations (eq. 8), counts above the hour's
+        arrivals / release candidates."""
         st = self.state
-        t = min(st.t, c.horizon_h - 1)
-        feasible = np.isfinite(self.tables.move_cost)                      # (L, R)
-        lim_moves = np.where(feasible[None], st.counts[:, :, None], 0).ravel()
-        reach = dynamics.reachable(self.instance)
-        lim_disp = np.where(reach, self.instance.arrivals[t][:, None], 0).ravel()
-        lim_rel = self.instance.release_candidates[t].copy()
-        if t >= c.horizon_h - 1 or c.n_stations < 2:
-            lim_rel[:] = 0
-        parts = [
-            (np.arange(c.batteries_per_station + 1)[None, :] <= lim_moves[:, None]).ravel(),
-            (np.arange(c.max_arrivals_per_class + 1)[None, :] <= lim_disp[:, None]).ravel(),
-            (np.arange(c.max_release_per_class + 1)[None, :] <= lim_rel[:, None]).ravel(),
-        ]
-        return np.concatenate(parts)
+        mask = np.empty(self._mask_len, dtype=bool)
+        limit = st.counts[:, :, None] * self.tables.feasible
+        np.less_equal(self._battery_values, limit.reshape(-1, 1),
+                      out=mask[: self._mask_moves].reshape(limit.size, -1))
+        mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
+        return mask
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -261,30 +298,62 @@ class ExpresswayEnv(gym.Env):
     def _set_prices(self, prices: np.ndarray) -> None:
         # observation scaling: prices relative to the day's highest (clipped to [0, 1])
         self._prices = prices
+        self._price_list = prices.tolist()
         self._price_max = max(float(np.max(prices)), 1e-12)
         self._future_price = np.array([prices[t:].mean() for t in range(len(prices))] + [0.0])
+        # the observation's hour, price and future-price entries of each hour (and the end)
+        T = len(prices)
+        hours = np.zeros((T + 1, 3))
+        hours[:, 0] = np.arange(T + 1) / self.config.horizon_h
+        hours[:T, 1] = prices / self._price_max
+        hours[:, 2] = self._future_price / self._price_max
+        self._hour_obs = np.clip(hours, 0.0, 1.0)
+
+    def _episode_tables(self) -> None:
+        """Per-episode tables: the observation's arrival/candidate/hour entries and the
+        dispatch/release part of the action mask, per hour."""
+        c, inst = self.config, self.instance
+        T, C = c.horizon_h, len(c.ev_soc_choices)
+        obs = np.zeros((T + 1, self._obs_hour.size))
+        obs[:T, :C] = inst.arrivals / c.max_arrivals_per_class
+        obs[:T, C:-3] = inst.release_candidates / max(c.max_release_per_class, 1)
+        obs[:, -3:] = self._hour_obs
+        self._obs_hours = np.clip(obs, 0.0, 1.0)
+        self._release_open = [c.n_stations > 1 and t < T - 1 for t in range(T)]
+        lim_disp = (inst.arrivals[:, :, None] * self.tables.reach_int).reshape(T, -1)
+        lim_rel = inst.release_candidates * np.array(self._release_open)[:, None]
+        self._mask_hours = np.concatenate([
+            (np.arange(c.max_arrivals_per_class + 1) <= lim_disp[:, :, None]).reshape(T, -1),
+            (np.arange(c.max_release_per_class + 1) <= lim_rel[:, :, None]).reshape(T, -1)], axis=1)
+
+    def _obs_views(self) -> None:
+        c = self.config
+        n_stock = c.n_stations * c.n_levels
+        self._obs_stock = self._obs_buf[: 2 * n_stock].reshape(2, c.n_stations, c.n_levels)
+        self._obs_hour = self._obs_buf[2 * n_stock:]
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._obs_views()  # views of the observation buffer do not survive pickling
 
     def _obs(self) -> np.ndarray:
-        c, st, inst = self.config, self.state, self.instance
-        t = st.t
-        nb = c.batteries_per_station
-        if t < c.horizon_h:
-            arr = inst.arrivals[t] / c.max_arrivals_per_class
-            cand = inst.release_candidates[t] / max(c.max_release_per_class, 1)
-            price = inst.price_per_kwh[t] / self._price_max
-        else:
-            arr = np.zeros(len(c.ev_soc_choices))
-            cand = np.zeros(len(c.release_soc_choices))
-            price = 0.0
-        obs = np.concatenate([
-            st.counts.ravel() / nb, np.minimum(st.incoming.ravel() / nb, 1.0), arr, cand,
-            [t / c.horizon_h, price, self._future_price[t] / self._price_max]])
-        return np.clip(obs, 0.0, 1.0).astype(np.float32)
+        st = self.state
+        nb = self.config.batteries_per_station
+        np.divide(st.counts, nb, out=self._obs_stock[0])
+        np.divide(st.incoming, nb, out=self._obs_stock[1])
+        np.minimum(self._obs_stock[1], 1.0, out=self._obs_stock[1])
+        self._obs_hour[:] = self._obs_hours[st.t]
+        return self._obs_buf.astype(np.float32)
 
     @property
     def history(self) -> tuple[dynamics.HourResult, ...]:
         """What each hour of the episode so far did (read-only view for planners/reports)."""
         return tuple(self._history)
+
+    @property
+    def _actions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The requested actions of the episode so far as (moves, dispatch, release)."""
+        return [self.layout.decode(a) for a in self._action_log]
 
     def note_metric(self, name: str, value: float) -> None:
         """Let a planner report on its solve in the episode metrics (``PLANNER_METRICS``):
@@ -298,12 +367,16 @@ class ExpresswayEnv(gym.Env):
 
     def release_savings(self) -> np.ndarray:
         """(T,) eq. (19) R_BSS per hour of the day so far: the cost the releases of that
-        hour saved, by replaying the episode's actions without them (``dynamics.
-        release_savings``). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
-        if self._release_savings is None or len(self._history) < self.config.horizon_h:
-            self._release_savings = np.zeros(self.config.horizon_h)
+        hour saved, the episode's actions replayed without them (``dynamics.
+        release_savings``; at the end of the day from the counterfactual days stepped along
+        with the played one). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
+        T = self.config.horizon_h
+        if self._release_savings is None or len(self._history) < T:
+            self._release_savings = np.zeros(T)
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
+            elif len(self._history) == T:
+                self._release_savings = self._cf.savings(np.array(self._costs))
             elif any(r.released for r in self._history):
                 self._release_savings = dynamics.release_savings(
                     self.instance, self.tables, self._actions, list(zip(self._starts, self._history)))

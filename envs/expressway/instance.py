@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,17 +56,25 @@ def make_instance(config: ExpresswayConfig, init_counts: np.ndarray, arrivals: n
     arrivals = np.asarray(arrivals, dtype=np.int64).reshape(c.horizon_h, len(c.ev_soc_choices))
     release_candidates = np.asarray(release_candidates, dtype=np.int64).reshape(
         c.horizon_h, len(c.release_soc_choices))
+    price, ev_levels, release_levels, drive_steps = _config_arrays(c)
     return ExpresswayInstance(
         config=c,
         init_counts=_freeze(init_counts),
         arrivals=_freeze(np.minimum(arrivals, c.max_arrivals_per_class)),
         release_candidates=_freeze(np.minimum(release_candidates, c.max_release_per_class)),
-        price_per_kwh=_freeze(np.asarray(c.hourly_price_per_kwh, dtype=float)),
-        ev_levels=_freeze(np.array([c.level_of(s) for s in c.ev_soc_choices], dtype=np.int64)),
-        release_levels=_freeze(np.array([c.level_of(s) for s in c.release_soc_choices],
-                                        dtype=np.int64)),
-        drive_steps=_freeze(np.array([c.drive_steps(km) for km in c.station_km], dtype=np.int64)),
+        price_per_kwh=price, ev_levels=ev_levels, release_levels=release_levels,
+        drive_steps=drive_steps,
     )
+
+
+@functools.lru_cache(maxsize=32)
+def _config_arrays(c: ExpresswayConfig) -> tuple[np.ndarray, ...]:
+    """The instance arrays that follow from the config alone (read-only, shared by every
+    instance of the config): prices, SOC levels of the EV classes, drive steps."""
+    return (_freeze(np.asarray(c.hourly_price_per_kwh, dtype=float)),
+            _freeze(np.array([c.level_of(s) for s in c.ev_soc_choices], dtype=np.int64)),
+            _freeze(np.array([c.level_of(s) for s in c.release_soc_choices], dtype=np.int64)),
+            _freeze(np.array([c.drive_steps(km) for km in c.station_km], dtype=np.int64)))
 
 
 def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayInstance:
@@ -75,14 +84,17 @@ def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayIn
     on the seed only, never on the actions taken.
     """
     c = config
-    init_soc = rng.choice(np.asarray(c.init_soc_choices), size=(c.n_stations, c.batteries_per_station))
+    n_st, n_lv = c.n_stations, c.n_levels
+    init_soc = rng.choice(np.asarray(c.init_soc_choices), size=(n_st, c.batteries_per_station))
     levels = np.rint((init_soc - c.soc_min) / c.soc_step).astype(np.int64)
-    init_counts = np.stack([np.bincount(row, minlength=c.n_levels) for row in levels])
+    init_counts = np.bincount((levels + n_lv * np.arange(n_st)[:, None]).ravel(),
+                              minlength=n_st * n_lv).reshape(n_st, n_lv)
     n_classes = len(c.ev_soc_choices)
     total = rng.poisson(np.asarray(c.arrival_rate_per_h, dtype=float))
-    # Table 2: SOC_l = 0.3 + round(rand)/10 — each class equally likely.
-    arrivals = np.stack([rng.multinomial(n, np.full(n_classes, 1.0 / n_classes)) for n in total])
+    # Table 2: SOC_l = 0.3 + round(rand)/10 — each class equally likely. One multinomial
+    # call per hour or one for all hours: the same draws.
+    arrivals = rng.multinomial(total, np.full(n_classes, 1.0 / n_classes))
     m = len(c.release_soc_choices)
     cand_total = rng.poisson(c.release_candidates_per_h, size=c.horizon_h)
-    release = np.stack([rng.multinomial(n, np.full(m, 1.0 / m)) for n in cand_total])
+    release = rng.multinomial(cand_total, np.full(m, 1.0 / m))
     return make_instance(c, init_counts, arrivals, release)
