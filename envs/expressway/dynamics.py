@@ -25,6 +25,7 @@ batteries of α2·(1 − SOC)^β2 (eq. 11, SOC after charging); driving BDC of d
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,17 @@ from swapgym.envs.expressway.instance import ExpresswayInstance
 # ufunc methods called directly: ndarray.sum & co. add a Python layer per call, which
 # counts on arrays this small
 _sum, _cumsum, _min = np.add.reduce, np.add.accumulate, np.minimum.reduce
+
+
+@functools.cache
+def _diff_matrix(n: int) -> np.ndarray:
+    return np.eye(n, dtype=np.int64) - np.eye(n, k=1, dtype=np.int64)
+
+
+def _diff(x: np.ndarray) -> np.ndarray:
+    """First differences along the last axis, the first entry kept (undoes a cumulative
+    sum): one product, where a slice update would copy its overlapping operands."""
+    return x @ _diff_matrix(x.shape[-1])
 
 
 def rates(config: ExpresswayConfig) -> np.ndarray:
@@ -75,7 +87,7 @@ class CostTables:
     # for the batched transition (``step_batch``)
     flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + 2) float, see cost_tables
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
-    nearest_onehot: np.ndarray = field(default=None, repr=False)  # (C, N_B) int
+    dispatch_clamp: tuple = field(default=None, repr=False)     # int matrices, see _clamp_dispatch
     dispatch_effect: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B + N_B·L) int
     release_effect: np.ndarray = field(default=None, repr=False)   # (M, L + 2) int
     release_take: int = 0                                         # level a released EV takes
@@ -157,7 +169,7 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
         flow=flow, reach_int=reach.astype(np.int64),
-        nearest_onehot=(np.arange(n_st) == np.argmax(reach, axis=1)[:, None]).astype(np.int64),
+        dispatch_clamp=_dispatch_clamp_matrices(reach),
         dispatch_effect=dispatch, release_effect=release, release_take=take,
         release_arrive_level=take - c.drive_steps(gap),
         terminal_gap=np.maximum(c.terminal_level - lv, 0))
@@ -242,17 +254,14 @@ def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
     (``CostTables.flow``)."""
     n_b, n_st = counts.shape[:2]
     # columns in order, each up to the batteries the earlier columns left at the level
-    m = np.minimum(_cumsum(moves * tables.feasible, axis=-1), counts[..., None])
-    m[..., 1:] -= m[..., :-1]
+    m = _diff(np.minimum(_cumsum(moves * tables.feasible, axis=-1), counts[..., None]))
     flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
     if tables.donor_col >= 0 and _min(flow[..., -1], axis=None) < 0:
         # eq. (12): discharge ≤ charge per station; drop donors from the highest levels
         # first (keep the lowest as donors)
         excess = np.maximum(-flow[..., -1], 0).astype(np.int64)
         top_down = m[..., ::-1, tables.donor_col]
-        drop = np.minimum(_cumsum(top_down, axis=-1), excess[..., None])
-        drop[..., 1:] -= drop[..., :-1]
-        top_down -= drop
+        top_down -= _diff(np.minimum(_cumsum(top_down, axis=-1), excess[..., None]))
         flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
     return m, flow
 
@@ -280,11 +289,32 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
 
 
 def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarray) -> np.ndarray:
-    """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C)."""
-    d = np.minimum(_cumsum(dispatch * tables.reach_int, axis=-1), arrivals[..., None])
-    d[..., 1:] -= d[..., :-1]
-    d += (arrivals - _sum(d, axis=-1))[..., None] * tables.nearest_onehot
-    return d
+    """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C):
+    per class the running total over reachable stations capped by the arrivals, its first
+    differences, and the rest at the nearest station — as products with the matrices of
+    :func:`_dispatch_clamp_matrices` on the flattened (C·N_B) request."""
+    cum, cap, fix, rest = tables.dispatch_clamp
+    d = np.minimum(dispatch.reshape(*dispatch.shape[:-2], -1) @ cum, arrivals @ cap)
+    return (d @ fix + arrivals @ rest).reshape(dispatch.shape)
+
+
+def _dispatch_clamp_matrices(reach: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(cum, cap, fix, rest) for :func:`_clamp_dispatch`, on requests flattened to c·N + n:
+    ``r @ cum`` running totals over each class's reachable stations, ``arrivals @ cap`` the
+    class's arrivals at each of its entries, ``x @ fix`` first differences within a class
+    minus the class total (its last running total) at its nearest station, ``arrivals @
+    rest`` the arrivals there."""
+    n_cls, n_st = reach.shape
+    eye = np.eye(n_cls, dtype=np.int64)
+    upper = np.triu(np.ones((n_st, n_st), dtype=np.int64))
+    cum = np.kron(eye, upper) * reach.reshape(-1, 1)
+    cap = np.kron(eye, np.ones((1, n_st), dtype=np.int64))
+    nearest = np.zeros((n_cls, n_cls * n_st), dtype=np.int64)
+    nearest[np.arange(n_cls), np.arange(n_cls) * n_st + np.argmax(reach, axis=1)] = 1
+    last = np.zeros((n_cls * n_st, n_cls), dtype=np.int64)
+    last[np.arange(n_cls) * n_st + n_st - 1, np.arange(n_cls)] = 1
+    fix = np.kron(eye, _diff_matrix(n_st)) - last @ nearest
+    return cum, cap, fix, nearest
 
 
 def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -> np.ndarray | None:
@@ -306,17 +336,17 @@ SERVED, UNSERVED, DISPATCHED = range(3)
 class BatchHour:
     """One hour of B days stepped together (``step_batch``).
 
-    station (B, 4, N_B) float: PPC, BDC (moves + storage), grid kWh, B2B kWh per station.
+    station (B, 4, N_B) float: PPC, BDC (moves + storage), B2B kWh, grid kWh per station.
     evs (B, 3, N_B) int: EVs served, unserved, dispatched per station. station_sum (B, 4)
-    and evs_sum (B, 3): their sums over stations. counts / incoming (B, N_B, L): the states
-    after the hour; moves (B, N_B, L, R) / release (B, M): what was executed. Per day (B,):
+    and evs_sum (B, 3): their sums over stations. stock (B, 2, N_B, L) int: the states after
+    the hour, ``counts`` (stock[:, 0]) and ``incoming`` (stock[:, 1]); moves (B, N_B, L, R)
+    / release (B, M): what was executed. Per day (B,):
     released, released_kwh, bdc_driving, unserved_penalty, cost, and at the last hour
     terminal_shortfall_kwh / terminal_penalty (None before).
     """
 
     moves: np.ndarray
-    counts: np.ndarray
-    incoming: np.ndarray
+    stock: np.ndarray
     station: np.ndarray
     evs: np.ndarray
     station_sum: np.ndarray
@@ -329,6 +359,14 @@ class BatchHour:
     cost: np.ndarray
     terminal_shortfall_kwh: np.ndarray | None = None
     terminal_penalty: np.ndarray | None = None
+
+    @property
+    def counts(self) -> np.ndarray:
+        return self.stock[:, 0]
+
+    @property
+    def incoming(self) -> np.ndarray:
+        return self.stock[:, 1]
 
     def result(self, b: int) -> HourResult:
         """Day ``b``'s hour as a :class:`HourResult` (its arrays are views of this batch's)."""
@@ -369,7 +407,9 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     m, flow = _clamp_moves(counts, moves, tables)
     np.multiply(flow[..., n_lv:].transpose(0, 2, 1), c.step_kwh, out=station[:, B2B_KWH:])
     np.multiply(price, station[:, GRID_KWH], out=station[:, PPC])
-    after = (counts + flow[..., :n_lv]).astype(np.int64)
+    stock_next = np.empty((n_b, 2, n_st, n_lv), dtype=np.int64)
+    after, incoming_next = stock_next[:, 0], stock_next[:, 1]
+    np.add(counts, flow[..., :n_lv], out=after, casting="unsafe")  # exact: whole numbers
     np.add(_sum(m * tables.move_cost_0, axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
            out=station[:, BDC])
 
@@ -383,8 +423,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     taken = _cumsum(stock, axis=-1)
     np.minimum(want, taken[..., -1], out=served)
     np.minimum(taken, served[..., None], out=taken)
-    taken[..., 1:] -= taken[..., :-1]
-    stock -= taken
+    stock -= _diff(taken)
     left_here = effect[:, n_st:].reshape(-1, n_st, n_lv)
     np.subtract(want, served, out=unserved)
     if _sum(unserved, axis=None):
@@ -392,7 +431,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
         src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
         _cumsum(src, axis=-1, out=src)
         np.minimum(src, served[..., None], out=src)
-        src[..., 1:] -= src[..., :-1]
+        src = _diff(src)
         after += src[..., :n_lv]
         after += src[..., n_lv:]
     else:
@@ -401,15 +440,14 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
 
     # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
     # take one at the lowest level that reaches the next station; they swap there next hour
-    incoming_next = np.zeros_like(counts)
+    incoming_next[...] = 0
     if release is None or not _sum(release, axis=None):
         rel = np.zeros((n_b, len(tables.release_effect)), dtype=np.int64)
         released = np.zeros(n_b, dtype=np.int64)
         released_kwh = np.zeros(n_b)
     else:
         rs, lo = c.release_station, tables.release_take
-        rel = np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None])
-        rel[..., 1:] -= rel[..., :-1]
+        rel = _diff(np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None]))
         effect = rel @ tables.release_effect
         after[:, rs] += effect[:, :n_lv]
         released = effect[:, n_lv]
@@ -421,7 +459,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     bdc_driving = _sum(dispatch * tables.drive_cost, axis=(1, 2)) + released * tables.drive_cost_release
     unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
     cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving + unserved_penalty
-    hour = BatchHour(m, after, incoming_next, station, evs, station_sum, evs_sum, rel, released,
+    hour = BatchHour(m, stock_next, station, evs, station_sum, evs_sum, rel, released,
                      released_kwh, bdc_driving, unserved_penalty, cost)
     if t + 1 >= c.horizon_h:  # eq. (13): every battery at terminal_soc at the end, priced
         hour.terminal_shortfall_kwh = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
@@ -537,34 +575,33 @@ class Counterfactuals:
     def __init__(self, config: ExpresswayConfig) -> None:
         self.config = config
         self.hours: list[int] = []     # start hour of each day in the batch (rows 1, 2, …)
-        self.counts = self.incoming = None
+        self.stock: np.ndarray | None = None  # their (counts, incoming), (A, 2, N_B, L)
         self.total = np.zeros(config.horizon_h)  # each day's cost so far, by start hour
         self.back: dict[int, int] = {}  # start hour -> hour the day rejoined the played one
         self.started: list[int] = []
 
-    def step(self, tables: CostTables, state: ExpresswayState, moves: np.ndarray,
+    def step(self, tables: CostTables, t: int, stock: np.ndarray, moves: np.ndarray,
              dispatch: np.ndarray, release: np.ndarray | None, price: float) -> BatchHour:
-        """``step_batch`` of hour ``state.t``: moves (1, N_B, L, R), dispatch (C, N_B)
-        executable, release (M,) capped (``release_request``) or None."""
-        c, t = self.config, state.t
-        new = release is not None and bool(release.any())
-        counts, incoming = [state.counts[None]], [state.incoming[None]]
+        """``step_batch`` of hour ``t``: stock (2, N_B, L) the played state (counts,
+        incoming), moves (1, N_B, L, R), dispatch (C, N_B) executable, release (M,) capped
+        (``release_request``) or None."""
+        c = self.config
+        new = release is not None and bool(_sum(release, axis=None))
+        days = [stock[None]]
         if self.hours:
-            counts.append(self.counts)
-            incoming.append(self.incoming)
+            days.append(self.stock)
         if new:
-            counts.append(state.counts[None])
-            incoming.append(state.incoming[None])
-        if len(counts) > 1:
-            counts, incoming = np.concatenate(counts), np.concatenate(incoming)
+            days.append(stock[None])
+        if len(days) > 1:
+            days = np.concatenate(days)
             if release is not None:
-                release = np.repeat(release[None], len(counts), axis=0)
+                release = np.repeat(release[None], len(days), axis=0)
                 if new:
                     release[-1] = 0
         else:
-            counts, incoming = counts[0], incoming[0]
+            days = days[0]
             release = None if release is None else release[None]
-        h = step_batch(tables, c, t, price, counts, incoming, moves, dispatch[None], release)
+        h = step_batch(tables, c, t, price, days[:, 0], days[:, 1], moves, dispatch[None], release)
         hours = self.hours
         if new and h.released[0]:
             hours = [*hours, t]
@@ -572,17 +609,14 @@ class Counterfactuals:
         if hours:
             rows = slice(1, 1 + len(hours))
             self.total[hours] += h.cost[rows]
-            counts, incoming = h.counts[rows], h.incoming[rows]
+            self.stock = h.stock[rows]
             if t + 1 < c.horizon_h:
-                back = ((counts == h.counts[0]).all(axis=(1, 2))
-                        & (incoming == h.incoming[0]).all(axis=(1, 2)))
+                back = (self.stock == h.stock[0]).all(axis=(1, 2, 3))
                 if back.any():
                     for i in np.flatnonzero(back):
                         self.back[hours[i]] = t + 1
-                    keep = ~back
-                    hours = [s for s, k in zip(hours, keep) if k]
-                    counts, incoming = counts[keep], incoming[keep]
-            self.counts, self.incoming = counts, incoming
+                    hours = [s for s, k in zip(hours, back) if not k]
+                    self.stock = self.stock[~back]
         self.hours = hours
         return h
 

@@ -149,7 +149,8 @@ class ExpresswayEnv(gym.Env):
         self._obs_views()
         self._mask_moves = lay.n_moves * (c.batteries_per_station + 1)
         self._mask_len = int(lay.nvec.sum())
-        self._battery_values = np.arange(c.batteries_per_station + 1)
+        values = np.arange(c.batteries_per_station + 1)
+        self._up_to = values[None, :] <= values[:, None]  # (N_b + 1, N_b + 1): row k allows 0..k
         self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
         self.instance: ExpresswayInstance | None = None
         self.state: dynamics.ExpresswayState | None = None
@@ -162,6 +163,8 @@ class ExpresswayEnv(gym.Env):
         self._planner_metrics = dict(PLANNER_METRICS)
         self._release_savings: np.ndarray | None = None
         self._cf: dynamics.Counterfactuals | None = None
+        self._stock: np.ndarray | None = None
+        self._stock_of: dynamics.ExpresswayState | None = None
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -209,9 +212,11 @@ class ExpresswayEnv(gym.Env):
                                     st.incoming[None], moves, dispatch[None],
                                     None if release is None else release[None])
         else:
-            h = self._cf.step(tables, st, moves, dispatch, release, self._price_list[hour])
+            h = self._cf.step(tables, hour, self._current_stock(), moves, dispatch, release,
+                              self._price_list[hour])
         res = h.result(0)
         self.state = dynamics.state_after(st, h, 0)
+        self._stock, self._stock_of = h.stock[0], self.state
         self._history.append(res)
         self._action_log.append(a)
         self._starts.append(st)
@@ -282,8 +287,8 @@ class ExpresswayEnv(gym.Env):
         st = self.state
         mask = np.empty(self._mask_len, dtype=bool)
         limit = st.counts[:, :, None] * self.tables.feasible
-        np.less_equal(self._battery_values, limit.reshape(-1, 1),
-                      out=mask[: self._mask_moves].reshape(limit.size, -1))
+        # row k of the table allows 0..k: one row copy per (station, level, rate)
+        self._up_to.take(limit.ravel(), axis=0, out=mask[: self._mask_moves].reshape(limit.size, -1))
         mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
         return mask
 
@@ -326,6 +331,14 @@ class ExpresswayEnv(gym.Env):
             (np.arange(c.max_arrivals_per_class + 1) <= lim_disp[:, :, None]).reshape(T, -1),
             (np.arange(c.max_release_per_class + 1) <= lim_rel[:, :, None]).reshape(T, -1)], axis=1)
 
+    def _current_stock(self) -> np.ndarray:
+        """(2, N_B, L): counts and incoming of ``self.state`` as one block (one call
+        scales both into the observation, one stacks the counterfactual batch)."""
+        if self._stock_of is not self.state:
+            self._stock = np.stack([self.state.counts, self.state.incoming])
+            self._stock_of = self.state
+        return self._stock
+
     def _obs_views(self) -> None:
         c = self.config
         n_stock = c.n_stations * c.n_levels
@@ -339,9 +352,8 @@ class ExpresswayEnv(gym.Env):
     def _obs(self) -> np.ndarray:
         st = self.state
         nb = self.config.batteries_per_station
-        np.divide(st.counts, nb, out=self._obs_stock[0])
-        np.divide(st.incoming, nb, out=self._obs_stock[1])
-        np.minimum(self._obs_stock[1], 1.0, out=self._obs_stock[1])
+        np.divide(self._current_stock(), nb, out=self._obs_stock)
+        np.minimum(self._obs_stock, 1.0, out=self._obs_stock)  # counts ≤ N_b: incoming only
         self._obs_hour[:] = self._obs_hours[st.t]
         return self._obs_buf.astype(np.float32)
 
