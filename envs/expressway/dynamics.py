@@ -86,6 +86,8 @@ class CostTables:
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
     # for the batched transition (``step_batch``)
     flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + 2) float, see cost_tables
+    move_cum: np.ndarray = field(default=None, repr=False)      # (L·R, L·R) float
+    move_flow: np.ndarray = field(default=None, repr=False)     # (L·R, L·R + L + 2) float
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
     dispatch_clamp: tuple = field(default=None, repr=False)     # int matrices, see _clamp_dispatch
     dispatch_effect: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B + N_B·L) int
@@ -145,6 +147,10 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     flow = np.concatenate([transfer.reshape(n_lv * n_r, n_lv),
                            np.tile(r < 0, n_lv)[:, None], np.tile(r, n_lv)[:, None]],
                           axis=1).astype(float)
+    # move_cum: running totals of a level's requests over its feasible columns;
+    # move_flow: their first differences (the moves) and the flow of those
+    move_cum = np.kron(np.eye(n_lv), np.triu(np.ones((n_r, n_r)))) * feasible.reshape(-1, 1)
+    diff = np.kron(np.eye(n_lv), _diff_matrix(n_r)).astype(float)
     # dispatch: EVs of class c sent to station n count at n and leave their battery there
     # at their arrival level (eq. 8)
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
@@ -168,7 +174,8 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         up=np.maximum(r, 0), down=np.maximum(-r, 0),
         donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
-        flow=flow, reach_int=reach.astype(np.int64),
+        flow=flow, move_cum=move_cum, move_flow=np.concatenate([diff, diff @ flow], axis=1),
+        reach_int=reach.astype(np.int64),
         dispatch_clamp=_dispatch_clamp_matrices(reach),
         dispatch_effect=dispatch, release_effect=release, release_take=take,
         release_arrive_level=take - c.drive_steps(gap),
@@ -243,26 +250,32 @@ def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np
     """Executable moves: per (station, level) no more batteries than present (columns in
     order), none off the SOC range, and discharge ≤ charge energy per station (eq. 12)."""
     moves = np.maximum(np.asarray(moves, dtype=np.int64), 0)
-    return _clamp_moves(counts[None], moves[None], tables)[0][0]
+    return _clamp_moves(counts[None], moves[None], tables)[0][0].astype(np.int64)
 
 
 def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
                  tables: CostTables) -> tuple[np.ndarray, np.ndarray]:
     """``clamp_moves`` on a leading batch axis: counts (B, N, L), moves (B or 1, N, L, R)
-    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + 2) float: per
-    station the change of each level's count, the B2B donors and the net charged steps
-    (``CostTables.flow``)."""
-    n_b, n_st = counts.shape[:2]
-    # columns in order, each up to the batteries the earlier columns left at the level
-    m = _diff(np.minimum(_cumsum(moves * tables.feasible, axis=-1), counts[..., None]))
-    flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
+    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + 2), both float
+    (whole numbers): per station the change of each level's count, the B2B donors and the
+    net charged steps (``CostTables.flow``)."""
+    n_b, n_st, n_lv = counts.shape
+    n_r = len(tables.rates)
+    # columns in order, each up to the batteries the earlier columns left at the level:
+    # running totals over the feasible columns, capped by the level's count, then their
+    # first differences (the executed moves) and the flow, in one product
+    cum = moves.reshape(*moves.shape[:2], -1) @ tables.move_cum
+    cum = np.minimum(cum.reshape(*moves.shape), counts[..., None])
+    out = cum.reshape(n_b, n_st, -1) @ tables.move_flow
+    m = out[..., : n_lv * n_r].reshape(n_b, n_st, n_lv, n_r)
+    flow = out[..., n_lv * n_r:]
     if tables.donor_col >= 0 and _min(flow[..., -1], axis=None) < 0:
         # eq. (12): discharge ≤ charge per station; drop donors from the highest levels
         # first (keep the lowest as donors)
-        excess = np.maximum(-flow[..., -1], 0).astype(np.int64)
+        excess = np.maximum(-flow[..., -1], 0.0)
         top_down = m[..., ::-1, tables.donor_col]
         top_down -= _diff(np.minimum(_cumsum(top_down, axis=-1), excess[..., None]))
-        flow = (m.reshape(n_b * n_st, -1) @ tables.flow).reshape(n_b, n_st, -1)
+        flow = m.reshape(n_b, n_st, -1) @ tables.flow
     return m, flow
 
 
@@ -340,7 +353,7 @@ class BatchHour:
     evs (B, 3, N_B) int: EVs served, unserved, dispatched per station. station_sum (B, 4)
     and evs_sum (B, 3): their sums over stations. stock (B, 2, N_B, L) int: the states after
     the hour, ``counts`` (stock[:, 0]) and ``incoming`` (stock[:, 1]); moves (B, N_B, L, R)
-    / release (B, M): what was executed. Per day (B,):
+    float (whole numbers) / release (B, M): what was executed. Per day (B,):
     released, released_kwh, bdc_driving, unserved_penalty, cost, and at the last hour
     terminal_shortfall_kwh / terminal_penalty (None before).
     """
@@ -376,7 +389,7 @@ class BatchHour:
             served=e[SERVED], unserved=e[UNSERVED], dispatched=e[DISPATCHED],
             released=int(self.released[b]), released_kwh=float(self.released_kwh[b]),
             bdc_driving=float(self.bdc_driving[b]), unserved_penalty=float(self.unserved_penalty[b]),
-            moves=self.moves[b], release_by_class=self.release[b])
+            moves=self.moves[b].astype(np.int64), release_by_class=self.release[b])
         if self.terminal_penalty is not None:
             res.terminal_penalty = float(self.terminal_penalty[b])
             res.terminal_shortfall_kwh = float(self.terminal_shortfall_kwh[b])
