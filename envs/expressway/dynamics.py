@@ -587,10 +587,11 @@ class Counterfactuals:
 
     def __init__(self, config: ExpresswayConfig) -> None:
         self.config = config
-        self.hours: list[int] = []     # start hour of each day in the batch (rows 1, 2, …)
+        self.hours: list[int] = []        # start hour of each day in the batch (rows 1, 2, …)
         self.stock: np.ndarray | None = None  # their (counts, incoming), (A, 2, N_B, L)
-        self.total = np.zeros(config.horizon_h)  # each day's cost so far, by start hour
-        self.back: dict[int, int] = {}  # start hour -> hour the day rejoined the played one
+        self.cost: np.ndarray | None = None   # their cost so far, (A,)
+        self.total = np.zeros(config.horizon_h)  # cost of the days that left the batch
+        self.back: dict[int, int] = {}     # start hour -> hour the day rejoined the played one
         self.started: list[int] = []
 
     def step(self, tables: CostTables, t: int, stock: np.ndarray, moves: np.ndarray,
@@ -600,45 +601,47 @@ class Counterfactuals:
         (``release_request``) or None."""
         c = self.config
         new = release is not None and bool(_sum(release, axis=None))
-        days = [stock[None]]
-        if self.hours:
-            days.append(self.stock)
+        days = [stock[None]] if self.stock is None else [stock[None], self.stock]
+        if release is not None:
+            release = release[None]
         if new:
             days.append(stock[None])
-        if len(days) > 1:
-            days = np.concatenate(days)
-            if release is not None:
-                release = np.repeat(release[None], len(days), axis=0)
-                if new:
-                    release[-1] = 0
-        else:
-            days = days[0]
-            release = None if release is None else release[None]
+            release = np.repeat(release, len(self.hours) + 2, axis=0)
+            release[-1] = 0
+        days = np.concatenate(days) if len(days) > 1 else days[0]
         h = step_batch(tables, c, t, price, days[:, 0], days[:, 1], moves, dispatch[None], release)
-        hours = self.hours
+        old = len(self.hours)
         if new and h.released[0]:
-            hours = [*hours, t]
+            self.hours.append(t)
             self.started.append(t)
-        if hours:
-            rows = slice(1, 1 + len(hours))
-            self.total[hours] += h.cost[rows]
-            self.stock = h.stock[rows]
-            if t + 1 < c.horizon_h:
-                back = (self.stock == h.stock[0]).all(axis=(1, 2, 3))
-                if back.any():
-                    for i in np.flatnonzero(back):
-                        self.back[hours[i]] = t + 1
-                    hours = [s for s, k in zip(hours, back) if not k]
-                    self.stock = self.stock[~back]
-        self.hours = hours
+        n = len(self.hours)
+        if not n:
+            return h
+        cost = h.cost[1:1 + n]
+        # each day's cost so far plus this hour's (a new day: just this hour's)
+        self.cost = cost.copy() if not old else np.concatenate([self.cost + cost[:old], cost[old:]])
+        self.stock = h.stock[1:1 + n]
+        if t + 1 < c.horizon_h:
+            back = (self.stock == h.stock[0]).all(axis=(1, 2, 3))
+            if back.any():
+                for i in np.flatnonzero(back):
+                    self.total[self.hours[i]] = self.cost[i]
+                    self.back[self.hours[i]] = t + 1
+                self.hours = [s for s, b in zip(self.hours, back) if not b]
+                keep = ~back
+                self.stock, self.cost = self.stock[keep], self.cost[keep]
+                if not self.hours:
+                    self.stock = self.cost = None
         return h
 
     def savings(self, costs: np.ndarray) -> np.ndarray:
         """(T,) R_BSS per hour; ``costs``: the played day's cost per hour."""
+        total = self.total.copy()
+        if self.hours:
+            total[self.hours] = self.cost
         out = np.zeros(self.config.horizon_h)
         for s in self.started:
-            total = self.total[s]
             if s in self.back:
-                total += costs[self.back[s]:].sum()
-            out[s] = total - costs[s:].sum()
+                total[s] += costs[self.back[s]:].sum()
+            out[s] = total[s] - costs[s:].sum()
         return out

@@ -160,6 +160,7 @@ class ExpresswayEnv(gym.Env):
         self._action_log: list[np.ndarray] = []
         self._starts: list[dynamics.ExpresswayState] = []  # state at the start of each hour
         self._costs: list[float] = []
+        self._sums: list[tuple[list[float], list[int]]] = []  # per hour: station_sum, evs_sum
         self._planner_metrics = dict(PLANNER_METRICS)
         self._release_savings: np.ndarray | None = None
         self._cf: dynamics.Counterfactuals | None = None
@@ -185,6 +186,7 @@ class ExpresswayEnv(gym.Env):
         self._action_log = []
         self._starts = []
         self._costs = []
+        self._sums = []
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
         self._cf = dynamics.Counterfactuals(self.config) if self.config.release_counterfactual else None
@@ -224,6 +226,7 @@ class ExpresswayEnv(gym.Env):
         terminated = hour + 1 >= c.horizon_h
         ssum = h.station_sum[0].tolist()
         esum = h.evs_sum[0].tolist()
+        self._sums.append((ssum, esum))
         breakdown = {
             "ppc": -ssum[dynamics.PPC],
             "bdc_station": -ssum[dynamics.BDC],
@@ -401,17 +404,19 @@ class ExpresswayEnv(gym.Env):
             return {}
         ppc = np.sum([r.ppc for r in h], axis=0)
         bdc = np.sum([r.bdc for r in h], axis=0)
+        grid = sum(s[dynamics.GRID_KWH] for s, _ in self._sums)
+        b2b = sum(s[dynamics.B2B_KWH] for s, _ in self._sums)
         out = {
-            "total_cost_usd": float(sum(r.cost for r in h)),
+            "total_cost_usd": float(sum(self._costs)),
             "ppc_usd": float(ppc.sum()),
             "bdc_usd": float(bdc.sum()),
             "bdc_driving_usd": float(sum(r.bdc_driving for r in h)),
             "unserved_penalty_usd": float(sum(r.unserved_penalty for r in h)),
             "terminal_penalty_usd": float(sum(r.terminal_penalty for r in h)),
-            "grid_kwh": float(sum(r.grid_kwh.sum() for r in h)),
-            "b2b_kwh": float(sum(r.b2b_kwh.sum() for r in h)),
-            "served": float(sum(r.served.sum() for r in h)),
-            "unserved": float(sum(r.unserved.sum() for r in h)),
+            "grid_kwh": float(grid),
+            "b2b_kwh": float(b2b),
+            "served": float(sum(e[dynamics.SERVED] for _, e in self._sums)),
+            "unserved": float(sum(e[dynamics.UNSERVED] for _, e in self._sums)),
             "released": float(sum(r.released for r in h)),
             "released_kwh": float(sum(r.released_kwh for r in h)),
         }
