@@ -166,7 +166,8 @@ def _enumerate_best(inst, b2b, release):
 
 
 @pytest.mark.parametrize("b2b,release", [
-    (False, False), pytest.param(True, True, marks=pytest.mark.slow)])
+    (False, False), (False, True), pytest.param(True, False, marks=pytest.mark.slow),
+    pytest.param(True, True, marks=pytest.mark.slow)])
 def test_milp_equals_enumeration_on_toy(b2b, release):
     _, inst = _toy()
     plan = solve_milp(inst, b2b=b2b, release=release, mip_rel_gap=0.0)

@@ -1,0 +1,111 @@
+"""Expressway exact day optimizer: our branch and bound against HiGHS's own MIP on the
+same (exact, lowest-first) model, its lazily added lowest-first rule, honest gaps and
+time-outs, and nested warm starts."""
+
+from __future__ import annotations
+
+import time
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import swapgym  # noqa: F401
+from swapgym.baselines import expressway as xw
+from swapgym.envs.expressway import ExpresswayConfig, dynamics
+from swapgym.envs.expressway.instance import generate
+
+ENV_ID = "swapgym/Expressway-v0"
+SETTINGS = [(False, False), (True, False), (True, True)]
+
+
+def _small(nb: int, hours: int, seed: int):
+    cfg = ExpresswayConfig(batteries_per_station=nb, horizon_h=hours,
+                           arrival_rate_per_h=(1.5,) * hours, max_arrivals_per_class=3,
+                           max_release_per_class=2, release_candidates_per_h=1.0)
+    return generate(cfg, np.random.default_rng(seed))
+
+
+def _highs_mip(inst, b2b, release) -> float:
+    """HiGHS's MIP on the full model (lowest-first binaries included), proven optimal."""
+    import highspy
+
+    model = xw._day_model(inst, dynamics.cost_tables(inst), b2b, release, lowest_first=True)
+    h = highspy.Highs()
+    h.silent()
+    h.setOptionValue("mip_rel_gap", 0.0)
+    h.passModel(model.lp)
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+    return h.getInfo().objective_function_value
+
+
+def _replayed_cost(inst, plan) -> float:
+    tab = dynamics.cost_tables(inst)
+    state, total = dynamics.initial_state(inst), 0.0
+    for t in range(inst.config.horizon_h):
+        state, res = dynamics.step(inst, tab, state, plan.moves[t], plan.dispatch[t], plan.release[t])
+        assert res.unserved.sum() == 0
+        total += res.cost
+    return total
+
+
+# (batteries, hours, seed): the first three need the lowest-first rule added in a second pass
+CASES = [(8, 4, 8), (6, 6, 13), (8, 6, 12), (6, 4, 3), (8, 6, 5)]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_branch_and_bound_equals_highs_mip(case, monkeypatch):
+    inst = _small(*case)
+    passes = []
+    real = xw._branch_and_bound
+    monkeypatch.setattr(xw, "_branch_and_bound", lambda model, *a, **k: (
+        passes.append(model.lowest_first), real(model, *a, **k))[1])
+    for b2b, release in SETTINGS:
+        plan = xw.solve_milp(inst, b2b, release, time_limit_s=30, mip_rel_gap=0.0)
+        assert plan.optimal and plan.mip_gap <= 1e-8
+        assert plan.objective == pytest.approx(_highs_mip(inst, b2b, release), abs=2e-6)
+        assert plan.bound <= plan.objective + 1e-9
+        assert _replayed_cost(inst, plan) == pytest.approx(plan.objective, abs=1e-9)
+    if case in CASES[:3]:
+        assert True in passes  # the lowest-first rule was needed and added
+
+
+def test_nested_settings_never_worse_and_warm_start_flagged():
+    inst = _small(8, 6, 1)
+    m1 = xw.solve_milp(inst, False, False, mip_rel_gap=0.0)
+    m2 = xw.solve_milp(inst, True, False, mip_rel_gap=0.0, warm_start=m1)
+    m3 = xw.solve_milp(inst, True, True, mip_rel_gap=0.0, warm_start=m2)
+    assert m3.objective <= m2.objective + 1e-9 <= m1.objective + 2e-9
+    # a warm start that is already optimal comes back flagged as such
+    again = xw.solve_milp(inst, True, True, mip_rel_gap=0.0, warm_start=m3)
+    assert again.objective == pytest.approx(m3.objective, abs=1e-9)
+    assert again.from_warm_start
+
+
+def test_stopped_search_reports_an_honest_gap():
+    """A search stopped early (node or time limit) returns its best plan, flagged, with a
+    proven bound below the optimum that the full search finds."""
+    inst = _small(12, 8, 0)  # 9 nodes to optimality
+    tab = dynamics.cost_tables(inst)
+    model = xw._day_model(inst, tab, True, True, False)
+    m1 = xw.solve_milp(inst, False, False)
+    start = [xw._start_vector(model, m1)]
+    full = xw._branch_and_bound(model, time.perf_counter() + 60, 0.0, start)
+    assert full.status == "Optimal" and full.nodes > 2
+    cut = xw._branch_and_bound(model, time.perf_counter() + 60, 0.0, start, node_limit=2)
+    assert cut.status == "Node limit reached" and cut.nodes == 2
+    assert np.isfinite(cut.bound) and cut.bound <= full.objective + 1e-9 <= cut.objective + 2e-9
+    late = xw._branch_and_bound(model, time.perf_counter() - 1.0, 0.0, start)
+    assert late.status == "Time limit reached" and late.from_start
+    assert late.objective == pytest.approx(m1.objective) and late.bound <= full.objective
+
+
+def test_day_solve_reports_build_and_lp_time():
+    env = gym.make(ENV_ID)
+    env.reset(seed=0)
+    plan = xw.solve_milp(env.unwrapped.instance, True, True)
+    assert plan.optimal and plan.mip_gap <= 1e-4
+    assert plan.build_time_s > 0 and plan.lp_time_s > 0
+    assert plan.build_time_s + plan.lp_time_s <= plan.solve_time_s
+    assert plan.nodes >= 1
