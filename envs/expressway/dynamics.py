@@ -396,7 +396,7 @@ class BatchHour:
         return res
 
 
-def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: float,
+def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray, price: float,
                counts: np.ndarray, incoming: np.ndarray, moves: np.ndarray,
                dispatch: np.ndarray, release: np.ndarray | None) -> BatchHour:
     """Hour ``t`` of B days at once — the transition of :func:`step` on a leading batch
@@ -405,8 +405,9 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     counts, incoming (B, N_B, L) int: states at the start of the hour. moves (B or 1,
     N_B, L, R) int ≥ 0 as requested (clamped here). dispatch (B or 1, C, N_B): executable
     (``clamp_dispatch``). release (B or 1, M): requested releases capped by the hour's
-    candidates (``release_request``), None when none is possible. price: the hour's $/kWh
-    (scalar, or (B, 1) for days with different prices).
+    candidates (``release_request``), None when none is possible. t: the hour, or (B,)
+    hours of days at different hours (it decides which days end). price: the hour's $/kWh
+    (scalar, or (B, 1) for days at different hours or prices).
 
     The arrays are tiny: the cost is numpy's per-call overhead, so each stage is a few
     calls on the whole batch (products with the ``CostTables`` matrices, cumulative sums).
@@ -474,9 +475,13 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int, price: floa
     cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving + unserved_penalty
     hour = BatchHour(m, stock_next, station, evs, station_sum, evs_sum, rel, released,
                      released_kwh, bdc_driving, unserved_penalty, cost)
-    if t + 1 >= c.horizon_h:  # eq. (13): every battery at terminal_soc at the end, priced
-        hour.terminal_shortfall_kwh = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
-        hour.terminal_penalty = hour.terminal_shortfall_kwh * c.terminal_price
+    last = t + 1 >= c.horizon_h
+    if np.any(last):  # eq. (13): every battery at terminal_soc at the end, priced
+        short = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
+        if np.ndim(last):
+            short = np.where(last, short, 0.0)  # days not at their last hour: no shortfall
+        hour.terminal_shortfall_kwh = short
+        hour.terminal_penalty = short * c.terminal_price
         hour.cost = cost + hour.terminal_penalty
     return hour
 
@@ -575,73 +580,113 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
 
 
 class Counterfactuals:
-    """Eq. (19)'s counterfactual days stepped along with the played day, in the same batch:
+    """Eq. (19)'s counterfactual days stepped along with the played days, in the same batch:
     the same numbers as :func:`release_savings` without replaying the day at its end.
 
-    ``step`` runs hour t of the played day (row 0 of the returned batch) and of every
-    counterfactual day still apart from it; when releases are requested in hour t, a new
-    day starts from the played state with that hour's releases removed (kept if the played
-    day did release). A day back on the played path (same stock) leaves the batch: the
-    rest of it costs what the played day costs from there. ``savings`` gives R_BSS per hour.
+    ``step`` runs an hour of the played days (rows 0 … E − 1 of the returned batch) and of
+    every counterfactual day still apart from its played day; when releases are requested
+    in a played day's hour t, a counterfactual day starts from its state with that hour's
+    releases removed (kept if the played day did release). A day back on the played path
+    (same stock) leaves the batch: the rest of it costs what the played day costs from
+    there. ``savings`` gives R_BSS per hour of a played day that has ended. The single env
+    plays one day; the vector env one per sub-env.
     """
 
-    def __init__(self, config: ExpresswayConfig) -> None:
+    def __init__(self, config: ExpresswayConfig, n_days: int = 1) -> None:
+        T = config.horizon_h
         self.config = config
-        self.hours: list[int] = []        # start hour of each day in the batch (rows 1, 2, …)
-        self.stock: np.ndarray | None = None  # their (counts, incoming), (A, 2, N_B, L)
-        self.cost: np.ndarray | None = None   # their cost so far, (A,)
-        self.total = np.zeros(config.horizon_h)  # cost of the days that left the batch
-        self.back: dict[int, int] = {}     # start hour -> hour the day rejoined the played one
-        self.started: list[int] = []
+        # the counterfactual days in the batch: played day, start hour, stock, cost so far
+        self.day = np.zeros(0, dtype=np.int64)
+        self.start = np.zeros(0, dtype=np.int64)
+        self.stock = np.zeros((0, 2, config.n_stations, config.n_levels), dtype=np.int64)
+        self.cost = np.zeros(0)
+        # per played day and start hour: cost of the counterfactual day that left the batch,
+        # the hour it rejoined the played day (−1: never), whether it started
+        self.total = np.zeros((n_days, T))
+        self.back = np.full((n_days, T), -1, dtype=np.int64)
+        self.started = np.zeros((n_days, T), dtype=bool)
 
-    def step(self, tables: CostTables, t: int, stock: np.ndarray, moves: np.ndarray,
-             dispatch: np.ndarray, release: np.ndarray | None, price: float) -> BatchHour:
-        """``step_batch`` of hour ``t``: stock (2, N_B, L) the played state (counts,
-        incoming), moves (1, N_B, L, R), dispatch (C, N_B) executable, release (M,) capped
-        (``release_request``) or None."""
+    def clear(self, days: np.ndarray | slice = slice(None)) -> None:
+        """Forget the counterfactual days of played days ``days`` (a new day starts)."""
+        self.total[days] = 0.0
+        self.back[days] = -1
+        self.started[days] = False
+        if len(self.day):
+            keep = np.ones(len(self.total), dtype=bool)
+            keep[days] = False
+            self._keep(keep[self.day])
+
+    def _keep(self, keep: np.ndarray) -> None:
+        self.day, self.start = self.day[keep], self.start[keep]
+        self.stock, self.cost = self.stock[keep], self.cost[keep]
+
+    def step(self, tables: CostTables, t: int | np.ndarray, stock: np.ndarray, moves: np.ndarray,
+             dispatch: np.ndarray, release: np.ndarray | None, price: float | np.ndarray,
+             days: np.ndarray | None = None) -> BatchHour:
+        """``step_batch`` of the played days ``days`` (default: all, in order): stock (E, 2,
+        N_B, L) their states (counts, incoming), t their hour (int or (E,)), moves (E or 1,
+        N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E or 1, M) capped
+        (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1).
+        Counterfactual days of played days not in ``days`` must not exist."""
         c = self.config
-        new = release is not None and bool(_sum(release, axis=None))
-        days = [stock[None]] if self.stock is None else [stock[None], self.stock]
+        n_played, n_old = len(stock), len(self.day)
+        days = np.arange(n_played) if days is None else days
+        cand = np.zeros(0, dtype=np.int64)  # played rows whose hour requests releases
         if release is not None:
-            release = release[None]
-        if new:
-            days.append(stock[None])
-            release = np.repeat(release, len(self.hours) + 2, axis=0)
-            release[-1] = 0
-        days = np.concatenate(days) if len(days) > 1 else days[0]
-        h = step_batch(tables, c, t, price, days[:, 0], days[:, 1], moves, dispatch[None], release)
-        old = len(self.hours)
-        if new and h.released[0]:
-            self.hours.append(t)
-            self.started.append(t)
-        n = len(self.hours)
-        if not n:
-            return h
-        cost = h.cost[1:1 + n]
+            cand = np.flatnonzero(_sum(np.broadcast_to(release, (n_played, release.shape[-1])), axis=-1))
+        if not n_old and not len(cand):
+            return step_batch(tables, c, t, price, stock[:, 0], stock[:, 1], moves, dispatch, release)
+        # rows: the played days, the counterfactual days, a new one per candidate; each
+        # replays the requests of its played row (src), a new one without its releases
+        if n_played == len(self.total) and n_played == len(days):
+            row_of_day = self.day
+        else:
+            where = np.full(len(self.total), -1, dtype=np.int64)
+            where[days] = np.arange(n_played)
+            row_of_day = where[self.day]
+        src = np.concatenate([np.arange(n_played), row_of_day, cand])
+        batch = np.concatenate([stock, self.stock, stock[cand]])
+        t_rows, price_rows = t, price
+        if n_played > 1:
+            moves, dispatch = moves[src], dispatch[src]
+            t_rows = t if np.ndim(t) == 0 else t[src]
+            price_rows = price if np.ndim(price) == 0 else price[src]
+        if release is not None:
+            release = np.broadcast_to(release, (n_played, release.shape[-1]))[src]
+            release[n_played + n_old:] = 0
+        h = step_batch(tables, c, t_rows, price_rows, batch[:, 0], batch[:, 1], moves, dispatch, release)
+        kept = h.released[cand] > 0  # a counterfactual day only where the played day released
+        new = cand[kept]
+        new_rows = n_played + n_old + np.flatnonzero(kept)
+        old_rows = slice(n_played, n_played + n_old)
+        t_new = t if np.ndim(t) == 0 else t[new]
+        self.started[days[new], t_new] = True
         # each day's cost so far plus this hour's (a new day: just this hour's)
-        self.cost = cost.copy() if not old else np.concatenate([self.cost + cost[:old], cost[old:]])
-        self.stock = h.stock[1:1 + n]
-        if t + 1 < c.horizon_h:
-            back = (self.stock == h.stock[0]).all(axis=(1, 2, 3))
-            if back.any():
-                for i in np.flatnonzero(back):
-                    self.total[self.hours[i]] = self.cost[i]
-                    self.back[self.hours[i]] = t + 1
-                self.hours = [s for s, b in zip(self.hours, back) if not b]
-                keep = ~back
-                self.stock, self.cost = self.stock[keep], self.cost[keep]
-                if not self.hours:
-                    self.stock = self.cost = None
+        self.cost = np.concatenate([self.cost + h.cost[old_rows], h.cost[new_rows]])
+        self.stock = np.concatenate([h.stock[old_rows], h.stock[new_rows]])
+        self.day = np.concatenate([self.day, days[new]])
+        self.start = np.concatenate([self.start, np.broadcast_to(t_new, (len(new),))])
+        played_rows = np.concatenate([row_of_day, new])
+        next_hour = t + 1 if np.ndim(t) == 0 else t[played_rows] + 1
+        ended = np.greater_equal(next_hour, c.horizon_h)  # a numpy bool even for one day
+        back = (self.stock == h.stock[played_rows]).all(axis=(1, 2, 3)) & ~ended
+        done = back | ended
+        if done.any():
+            # leaving the batch: back on the played path, or its day has ended
+            d, s0 = self.day[done], self.start[done]
+            self.total[d, s0] = self.cost[done]
+            self.back[self.day[back], self.start[back]] = (
+                next_hour if np.ndim(next_hour) == 0 else next_hour[back])
+            self._keep(~done)
         return h
 
-    def savings(self, costs: np.ndarray) -> np.ndarray:
-        """(T,) R_BSS per hour; ``costs``: the played day's cost per hour."""
-        total = self.total.copy()
-        if self.hours:
-            total[self.hours] = self.cost
+    def savings(self, day: int, costs: np.ndarray) -> np.ndarray:
+        """(T,) R_BSS per hour of played day ``day`` (ended); ``costs``: its cost per hour."""
         out = np.zeros(self.config.horizon_h)
-        for s in self.started:
-            if s in self.back:
-                total[s] += costs[self.back[s]:].sum()
-            out[s] = total[s] - costs[s:].sum()
+        for s in np.flatnonzero(self.started[day]).tolist():
+            total = self.total[day, s]
+            k = int(self.back[day, s])
+            if k >= 0:
+                total += costs[k:].sum()
+            out[s] = total - costs[s:].sum()
         return out

@@ -214,8 +214,8 @@ class ExpresswayEnv(gym.Env):
                                     st.incoming[None], moves, dispatch[None],
                                     None if release is None else release[None])
         else:
-            h = self._cf.step(tables, hour, self._current_stock(), moves, dispatch, release,
-                              self._price_list[hour])
+            h = self._cf.step(tables, hour, self._current_stock()[None], moves, dispatch[None],
+                              None if release is None else release[None], self._price_list[hour])
         res = h.result(0)
         self.state = dynamics.state_after(st, h, 0)
         self._stock, self._stock_of = h.stock[0], self.state
@@ -391,7 +391,7 @@ class ExpresswayEnv(gym.Env):
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
             elif len(self._history) == T:
-                self._release_savings = self._cf.savings(np.array(self._costs))
+                self._release_savings = self._cf.savings(0, np.array(self._costs))
             elif any(r.released for r in self._history):
                 self._release_savings = dynamics.release_savings(
                     self.instance, self.tables, self._actions, list(zip(self._starts, self._history)))

@@ -78,10 +78,17 @@ def _config_arrays(c: ExpresswayConfig) -> tuple[np.ndarray, ...]:
 
 
 def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayInstance:
-    """The paper's random day: Table 2 SOC draws, Poisson arrivals on the hourly profile.
+    """The paper's random day: Table 2 SOC draws, Poisson arrivals on the hourly profile."""
+    return make_instance(config, *draw_day(config, rng))
 
-    Draw order is fixed (initial SOC, arrivals, release candidates) so an instance depends
-    on the seed only, never on the actions taken.
+
+def draw_day(config: ExpresswayConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The random data of a day (``generate``; the vector env draws the same): initial
+    counts (N_B, L), arrivals (T, C) and release candidates (T, M), capped like
+    ``make_instance``.
+
+    Draw order is fixed (initial SOC, arrivals, release candidates) so a day depends on the
+    seed only, never on the actions taken.
     """
     c = config
     n_st, n_lv = c.n_stations, c.n_levels
@@ -97,4 +104,5 @@ def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayIn
     m = len(c.release_soc_choices)
     cand_total = rng.poisson(c.release_candidates_per_h, size=c.horizon_h)
     release = rng.multinomial(cand_total, np.full(m, 1.0 / m))
-    return make_instance(c, init_counts, arrivals, release)
+    return (init_counts, np.minimum(arrivals, c.max_arrivals_per_class),
+            np.minimum(release, c.max_release_per_class))
