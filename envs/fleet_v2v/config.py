@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from swapgym.envs.core.config import (
@@ -212,7 +213,7 @@ class FleetV2VConfig:
         check_less("depart_time_h", self.depart_time_h, "time_limit_h", self.time_limit_h)
         check_int("max_decisions", self.max_decisions, minimum=1)
 
-    @property
+    @cached_property  # read at every driven segment
     def aging_cost_per_kwh(self) -> float:
         """β: ¥ per kWh of battery throughput at the reference SOC (section 4.1.4)."""
         return self.pack_cost_per_kwh / (2.0 * self.cycle_life * self.cycle_life_dod)

@@ -16,7 +16,6 @@ station j, 1+S..S+V = meet provider van p at the rendezvous point ``rendezvous``
 from __future__ import annotations
 
 import math
-import operator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -122,8 +121,12 @@ def _aging(config: FleetV2VConfig, kwh: float, soc: float) -> float:
 
 def _window_pen(config: FleetV2VConfig, arrival_h: float, window: tuple) -> tuple:
     """``window_penalty_kwh`` for one arrival (same operations, no numpy)."""
-    early = max(window[0] - arrival_h, 0.0)
-    late = max(arrival_h - window[1], 0.0)
+    # max(x, 0.0) written out: the hot loop's two-argument min / max are conditional
+    # expressions with the builtins' exact semantics (they cost several times more)
+    early = window[0] - arrival_h
+    early = 0.0 if early < 0.0 else early
+    late = arrival_h - window[1]
+    late = 0.0 if late < 0.0 else late
     return (config.early_penalty_kwh_per_h * early + config.late_penalty_kwh_per_h * late,
             early, late)
 
@@ -281,7 +284,8 @@ def free_point(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
         return instance.dist_km[x], t, e, k
     if m == BUSY:
         return state.origin_dist_km[v], state.event_h[v], state.energy_kwh[v], state.route_idx[v]
-    return (state.origin_dist_km[v], max(state.time_h, state.event_h[v]), state.energy_kwh[v],
+    t, t_ev = state.time_h, state.event_h[v]
+    return (state.origin_dist_km[v], t_ev if t_ev > t else t, state.energy_kwh[v],
             state.route_idx[v])
 
 
@@ -368,8 +372,13 @@ def rendezvous(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
         for i, p in enumerate(provs):
             if rows_ok[i]:
                 node[p] = best_l[i]
-                deliver[p] = max(0.0, min(c_need_b[i], eff * spare_b[i], room))
-                needs[p] = max(0.0, min(c_need_b[i], room))
+                # max(0.0, min(need, eff * spare, room)), max(0.0, min(need, room))
+                need, offer = c_need_b[i], eff * spare_b[i]
+                x = offer if offer < need else need
+                x = room if room < x else x
+                deliver[p] = x if x > 0.0 else 0.0
+                x = room if room < need else need
+                needs[p] = x if x > 0.0 else 0.0
                 detour[p] = score_b[i]
                 c_km[p] = dc_b[i]
     return RendezvousPlan(np.array(node, dtype=np.int64), np.array(deliver), np.array(needs),
@@ -388,14 +397,14 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
         mask[0, :] = True
         return mask
     s_n = tabs.n_stations
-    dc = state.origin_dist_km[c]
     ec = state.energy_kwh[c] + EPS
     kpk = state.kwh_per_km[c]
-    d = float(dc[next_route_node(instance, state, c)])
+    d = state.origin_dist_km.item(c, next_route_node(instance, state, c))
     row = [d * k <= ec for k in kpk.tolist()]
     mask[0] = row
     any_ok = True in row
     if replenish_allowed(config, instance, state, c):
+        dc = state.origin_dist_km[c]
         mask[1: 1 + s_n] = dc[instance.station_nodes][:, None] * kpk[None, :] <= ec
         if plan is None:
             plan = rendezvous(config, instance, state, c)
@@ -445,9 +454,9 @@ def step(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetState, 
 # ---------------------------------------------------------------------------------------
 def _start_move(config, instance, state: FleetState, v: int, target: int, purpose: int,
                 level: int) -> None:
-    d = float(state.origin_dist_km[v, target])
+    d = state.origin_dist_km.item(v, target)
     speed = instance.tables.speeds[level]
-    kwh = d * float(state.kwh_per_km[v, level])
+    kwh = d * state.kwh_per_km.item(v, level)
     e0 = state.energy_kwh[v]
     t0 = state.time_h
     dur = d / speed
@@ -477,10 +486,16 @@ def _drive(config, instance, state: FleetState, v: int, t: float, arrived: bool 
     (``arrived``: at the move's target, whatever rounding says)."""
     length = state.move_len_km[v]
     dur = length / state.move_speed_kmh[v]
-    frac = 1.0 if (arrived or dur <= 0) else min(max((t - state.move_start_h[v]) / dur, 0.0), 1.0)
+    if arrived or dur <= 0:
+        frac = 1.0
+    else:  # min(max(., 0.0), 1.0)
+        frac = (t - state.move_start_h[v]) / dur
+        frac = 0.0 if frac < 0.0 else frac
+        frac = 1.0 if frac > 1.0 else frac
     used = frac * state.move_kwh[v]
     e0 = state.move_start_kwh[v]
-    e_now = max(e0 - used, 0.0)
+    e_now = e0 - used
+    e_now = 0.0 if e_now < 0.0 else e_now  # max(., 0.0)
     if used > 0:
         _accrue_drive(config, instance, state, v, e0 - e_now, e0, e_now)
     s = frac * length
@@ -545,7 +560,8 @@ def current_xy(instance: FleetV2VInstance, state: FleetState,
 
 def _accrue_drive(config, instance, state, v, kwh, e_from, e_to) -> None:
     floor = config.soc_reserve_floor * instance.battery_kwh
-    below = max(floor - e_to, 0.0) - max(floor - e_from, 0.0)
+    a, b = floor - e_to, floor - e_from
+    below = (0.0 if a < 0.0 else a) - (0.0 if b < 0.0 else b)  # max(a, 0.0) - max(b, 0.0)
     if below > 0:
         state.costs["reserve"] += config.reserve_penalty_per_kwh * below
         state.totals["below_reserve_kwh"] += below
@@ -560,7 +576,9 @@ def _charge(config, instance, state: FleetState, v: int, station_node: int, t: f
     e = state.energy_kwh[v]
     reserve = config.soc_station_threshold + config.replenish_margin_soc
     need = float(need_kwh(config, instance, state, v, instance.dist_km[station_node], reserve))
-    deliver = min(max(need - e, 0.0), cap - e)
+    deliver, room = need - e, cap - e  # min(max(need - e, 0.0), cap - e)
+    deliver = 0.0 if deliver < 0.0 else deliver
+    deliver = room if room < deliver else deliver
     j = instance.tables.station_index[station_node]
     grid = deliver / config.efficiency
     state.costs["charging"] += instance.tables.station_price[j] * grid
@@ -586,7 +604,10 @@ def _transfer(config, instance, state: FleetState, c: int, p: int, r: int, t: fl
     reserve_c = config.soc_station_threshold + config.replenish_margin_soc
     need = float(need_kwh(config, instance, state, c, D[r], reserve_c)) - ec
     spare = ep - float(need_kwh(config, instance, state, p, D[r], config.soc_v2v_threshold))
-    deliver = max(0.0, min(need, config.efficiency * spare, cap - ec))
+    offer, room = config.efficiency * spare, cap - ec  # max(0.0, min(need, offer, room))
+    deliver = offer if offer < need else need
+    deliver = room if room < deliver else deliver
+    deliver = deliver if deliver > 0.0 else 0.0
     drawn = deliver / config.efficiency
     state.energy_kwh[c] = ec + deliver
     state.energy_kwh[p] = ep - drawn
@@ -666,21 +687,31 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
     vmax_level = len(instance.speed_levels_kmh) - 1
     mode, event_h, started = state.mode, state.event_h, state.started
     kind = instance.tables.kind
+    # a van turns DONE / STRANDED (the two highest modes: not active) or starts only in
+    # this loop: the all-done test and the count of started active vans are redone then
+    check_done, n_on = True, -1
     while True:
-        # active vans are those not DONE / STRANDED (the two highest modes)
-        if min(mode) >= DONE:
-            state.terminated = True
-            return
+        if check_done:
+            if min(mode) >= DONE:
+                state.terminated = True
+                return
+            check_done = False
         t = min(event_h)
         v = event_h.index(t)  # the first van with the earliest event, as np.argmin
         if t > limit:
             _time_up(config, instance, state, limit)
             return
         if t > state.time_h:
-            n_on = sum(map(operator.and_, started, map(DONE.__gt__, mode)))  # started, active
+            if n_on < 0:
+                n_on = 0
+                for m, s in zip(mode, started):
+                    if s and m < DONE:
+                        n_on += 1
             state.costs["time"] += config.time_cost_per_h * n_on * (t - state.time_h)
             state.time_h = t
-        started[v] = True
+        if not started[v]:
+            started[v] = True
+            n_on = -1
         m = mode[v]
         if m == READY:
             if state.partner[v] >= 0 and state.rdv_pending[v]:
@@ -707,6 +738,7 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
             state.costs["stranding"] += config.stranding_penalty
             state.totals["stranded_vans"] += 1
             _release(state, v)
+            check_done, n_on = True, -1
             continue
         x = state.move_target[v]
         purpose = state.move_purpose[v]
@@ -726,6 +758,7 @@ def advance(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetStat
                 _charge(config, instance, state, v, x, t)
             elif state.route_idx[v] >= n_route:
                 _finish_route_or_ready(config, instance, state, v, t)
+                check_done, n_on = True, -1
             else:
                 mode[v] = READY
         elif purpose == TO_STATION:

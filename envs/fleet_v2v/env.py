@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 import gymnasium as gym
@@ -14,7 +15,7 @@ from swapgym.envs.fleet_v2v.config import FleetV2VConfig
 from swapgym.envs.fleet_v2v.instance import FleetV2VInstance, make_instance
 
 _INTEGER = (int, np.integer)
-_ONE_HOT = tuple(tuple(1.0 if i == m else 0.0 for i in range(6)) for m in range(6))
+_ONE_HOT = tuple(array("f", [1.0 if i == m else 0.0 for i in range(6)]) for m in range(6))
 
 
 class FleetV2VEnv(gym.Env):
@@ -134,16 +135,17 @@ class FleetV2VEnv(gym.Env):
         self._route_table = tab.tolist()
         self._route_cols = r_max + 1
         self._suffix = inst.route_suffix_km.tolist()
-        self._window = [tuple(w) for w in np.nan_to_num(inst.window_h, nan=0.0).tolist()]
+        self._window = [array("f", w) for w in np.nan_to_num(inst.window_h, nan=0.0).tolist()]
         self._stations = inst.station_nodes
         # road km node -> node and node -> each station (a van standing at node n has
         # ``origin_dist_km[v] == dist_km[n]``)
         self._dist = inst.dist_km.tolist()
-        self._station_km = inst.dist_km[:, inst.station_nodes].tolist()
-        # the observation as one flat list in the Dict space's (alphabetical) key order,
-        # kept between steps: ``_obs`` rewrites only what changed
+        self._station_km = [array("f", r) for r in inst.dist_km[:, inst.station_nodes].tolist()]
+        # the observation as one flat float32 array in the Dict space's (alphabetical) key
+        # order, kept between steps: ``_obs`` rewrites only what changed (an ``array``
+        # item is set from a Python float with the same float32 rounding as numpy's)
         sl = self._slices
-        self._vals = [0.0] * len(self._buf)
+        self._vals = array("f", bytes(4 * len(self._buf)))
         self._at = {k: s_.start for k, s_ in sl.items()}
         self._views = list(sl.items())
         self._shown_dec = -1  # deciding van whose one-hot entry is set
@@ -177,7 +179,7 @@ class FleetV2VEnv(gym.Env):
         if st.terminated:
             raise RuntimeError("step() called after the episode ended; call reset()")
         choice, level = divmod(a, self.n_levels)
-        replaced = not self._mask[choice, level]
+        replaced = not self._mask.item(choice, level)
         if replaced:
             choice, level = dyn.fallback(self._mask, level)
         cfg, inst, costs = self.config, self.instance, st.costs
@@ -211,8 +213,8 @@ class FleetV2VEnv(gym.Env):
         self._plan, self._mask = dyn.decision_context(self.config, self.instance, self.state)
 
     def _obs(self) -> dict[str, np.ndarray]:
-        # ``self._vals`` holds the previous observation as plain Python floats; rewrite
-        # what changed, convert all of it to float32 once and hand out views per key.
+        # ``self._vals`` holds the previous observation (float32); rewrite what changed,
+        # copy it into a new numpy array and hand out views per key.
         st, inst = self.state, self.instance
         vals, at = self._vals, self._at
         c = st.deciding
@@ -243,8 +245,12 @@ class FleetV2VEnv(gym.Env):
             if m == moving:
                 dur = st.move_len_km[v] / st.move_speed_kmh[v]
                 f = (t - st.move_start_h[v]) / dur if dur > 0 else 1.0
-                f = min(max(f, 0.0), 1.0)
-                e = max(st.move_start_kwh[v] - f * st.move_kwh[v], 0.0)
+                # min(max(f, 0.0), 1.0) and max(e, 0.0) written out (cheaper than the
+                # builtins, same results)
+                f = 0.0 if f < 0.0 else f
+                f = 1.0 if f > 1.0 else f
+                e = st.move_start_kwh[v] - f * st.move_kwh[v]
+                e = 0.0 if e < 0.0 else e
             else:
                 e = e_now[v]
                 # a van that is not moving shows the same as last time unless its mode,
@@ -256,7 +262,8 @@ class FleetV2VEnv(gym.Env):
                 f = 0.0
             energy.append(e)
             (x0, y0), (x1, y1) = origin, xy_nodes[target]
-            vals[o_soc + v] = min(e / cap, 1.0)
+            soc = e / cap
+            vals[o_soc + v] = 1.0 if soc > 1.0 else soc
             i = o_pos + 2 * v
             vals[i] = x0 + f * (x1 - x0)
             vals[i + 1] = y0 + f * (y1 - y0)
@@ -268,7 +275,8 @@ class FleetV2VEnv(gym.Env):
                 if m < dyn.DONE:
                     n = at_node[v]
                     d = dist[n][nxt] if n >= 0 else float(odist[v, nxt])
-                    vals[o_rem + v] = min(d + suffix[v][idx], 1e4)
+                    d += suffix[v][idx]
+                    vals[o_rem + v] = 1e4 if d > 1e4 else d
                 else:
                     vals[o_rem + v] = 0.0
                 i = o_win + 2 * v
@@ -282,23 +290,23 @@ class FleetV2VEnv(gym.Env):
         if c >= 0:
             n = at_node[c]
             vals[o: o + n_s] = (self._station_km[n] if n >= 0
-                                else odist[c, self._stations].tolist())
+                                else array("f", odist[c, self._stations].tolist()))
         else:
-            vals[o: o + n_s] = [0.0] * n_s
+            vals[o: o + n_s] = array("f", bytes(4 * n_s))
         plan = self._plan if c >= 0 else None
         o_prov, o_rdv = at["provider_kwh"], at["rendezvous_km"]
         v_n = len(energy)
         if plan is not None:
             has = plan.node >= 0
-            vals[o_prov: o_prov + v_n] = np.minimum(np.where(has, plan.deliver_kwh, 0.0),
-                                                    1e4).tolist()
-            vals[o_rdv: o_rdv + v_n] = np.where(has, plan.consumer_km, 0.0).tolist()
+            vals[o_prov: o_prov + v_n] = array("f", np.minimum(
+                np.where(has, plan.deliver_kwh, 0.0), 1e4).tolist())
+            vals[o_rdv: o_rdv + v_n] = array("f", np.where(has, plan.consumer_km, 0.0).tolist())
             self._shown_plan = True
         elif self._shown_plan:
-            vals[o_prov: o_prov + v_n] = vals[o_rdv: o_rdv + v_n] = [0.0] * v_n
+            vals[o_prov: o_prov + v_n] = vals[o_rdv: o_rdv + v_n] = array("f", bytes(4 * v_n))
             self._shown_plan = False
         vals[at["time_h"]] = t
-        buf = np.array(vals, dtype=np.float32)
+        buf = np.array(vals)
         return {k: buf[s_] for k, s_ in self._views}
 
     def _info(self, breakdown: dict[str, float], replaced: bool) -> dict[str, Any]:
