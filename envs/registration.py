@@ -59,6 +59,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     EnvEntry(
         name="Expressway",
         entry_point="swapgym.envs.expressway.env:ExpresswayEnv",
+        vector_entry_point="swapgym.envs.expressway.vector:ExpresswayVectorEnv",
         max_episode_steps=24,
         problem="expressway",
         key_quantity="grid_power_kw",

@@ -45,8 +45,13 @@ def _diff_matrix(n: int) -> np.ndarray:
 
 def _diff(x: np.ndarray) -> np.ndarray:
     """First differences along the last axis, the first entry kept (undoes a cumulative
-    sum): one product, where a slice update would copy its overlapping operands."""
-    return x @ _diff_matrix(x.shape[-1])
+    sum). Small arrays: one product (a slice update costs more calls); large batches: a
+    slice difference (integer products do not run on BLAS)."""
+    if x.size <= 1024:
+        return x @ _diff_matrix(x.shape[-1])
+    d = x.copy()
+    np.subtract(x[..., 1:], x[..., :-1], out=d[..., 1:])
+    return d
 
 
 def rates(config: ExpresswayConfig) -> np.ndarray:

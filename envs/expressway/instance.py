@@ -92,17 +92,26 @@ def draw_day(config: ExpresswayConfig, rng: np.random.Generator) -> tuple[np.nda
     """
     c = config
     n_st, n_lv = c.n_stations, c.n_levels
-    init_soc = rng.choice(np.asarray(c.init_soc_choices), size=(n_st, c.batteries_per_station))
-    levels = np.rint((init_soc - c.soc_min) / c.soc_step).astype(np.int64)
-    init_counts = np.bincount((levels + n_lv * np.arange(n_st)[:, None]).ravel(),
-                              minlength=n_st * n_lv).reshape(n_st, n_lv)
-    n_classes = len(c.ev_soc_choices)
-    total = rng.poisson(np.asarray(c.arrival_rate_per_h, dtype=float))
+    init_levels, arrival_rate, p_class, p_release, offsets = _draw_arrays(c)
+    # Table 2's SOC_b draw: ``rng.choice(init_soc_choices, size)`` draws exactly these indices
+    levels = init_levels[rng.integers(0, len(init_levels), size=(n_st, c.batteries_per_station))]
+    init_counts = np.bincount((levels + offsets).ravel(), minlength=n_st * n_lv).reshape(n_st, n_lv)
+    total = rng.poisson(arrival_rate)
     # Table 2: SOC_l = 0.3 + round(rand)/10 — each class equally likely. One multinomial
     # call per hour or one for all hours: the same draws.
-    arrivals = rng.multinomial(total, np.full(n_classes, 1.0 / n_classes))
-    m = len(c.release_soc_choices)
+    arrivals = rng.multinomial(total, p_class)
     cand_total = rng.poisson(c.release_candidates_per_h, size=c.horizon_h)
-    release = rng.multinomial(cand_total, np.full(m, 1.0 / m))
+    release = rng.multinomial(cand_total, p_release)
     return (init_counts, np.minimum(arrivals, c.max_arrivals_per_class),
             np.minimum(release, c.max_release_per_class))
+
+
+@functools.lru_cache(maxsize=32)
+def _draw_arrays(c: ExpresswayConfig) -> tuple[np.ndarray, ...]:
+    """``draw_day``'s constants: levels of the initial SOC choices, hourly arrival rates,
+    class probabilities, per-station level offsets (flat counts)."""
+    return (np.array([c.level_of(s) for s in c.init_soc_choices], dtype=np.int64),
+            np.asarray(c.arrival_rate_per_h, dtype=float),
+            np.full(len(c.ev_soc_choices), 1.0 / len(c.ev_soc_choices)),
+            np.full(len(c.release_soc_choices), 1.0 / len(c.release_soc_choices)),
+            c.n_levels * np.arange(c.n_stations)[:, None])
