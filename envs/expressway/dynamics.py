@@ -610,6 +610,7 @@ class Counterfactuals:
         self.total = np.zeros((n_days, T))
         self.back = np.full((n_days, T), -1, dtype=np.int64)
         self.started = np.zeros((n_days, T), dtype=bool)
+        self._days = np.arange(n_days)
 
     def clear(self, days: np.ndarray | slice = slice(None)) -> None:
         """Forget the counterfactual days of played days ``days`` (a new day starts)."""
@@ -630,51 +631,51 @@ class Counterfactuals:
              days: np.ndarray | None = None) -> BatchHour:
         """``step_batch`` of the played days ``days`` (default: all, in order): stock (E, 2,
         N_B, L) their states (counts, incoming), t their hour (int or (E,)), moves (E or 1,
-        N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E or 1, M) capped
+        N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E, M) capped
         (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1).
         Counterfactual days of played days not in ``days`` must not exist."""
         c = self.config
         n_played, n_old = len(stock), len(self.day)
-        days = np.arange(n_played) if days is None else days
-        cand = np.zeros(0, dtype=np.int64)  # played rows whose hour requests releases
-        if release is not None:
-            cand = np.flatnonzero(_sum(np.broadcast_to(release, (n_played, release.shape[-1])), axis=-1))
+        days = self._days[:n_played] if days is None else days
+        cand = self._days[:0] if release is None else np.flatnonzero(_sum(release, axis=-1))
         if not n_old and not len(cand):
             return step_batch(tables, c, t, price, stock[:, 0], stock[:, 1], moves, dispatch, release)
         # rows: the played days, the counterfactual days, a new one per candidate; each
         # replays the requests of its played row (src), a new one without its releases
-        if n_played == len(self.total) and n_played == len(days):
-            row_of_day = self.day
+        if n_played == 1:  # one played day: its requests broadcast over the rows
+            src = None
+            row_of_day = np.zeros(n_old, dtype=np.int64)
         else:
             where = np.full(len(self.total), -1, dtype=np.int64)
-            where[days] = np.arange(n_played)
+            where[days] = self._days[:n_played]
             row_of_day = where[self.day]
-        src = np.concatenate([np.arange(n_played), row_of_day, cand])
+            src = np.concatenate([self._days[:n_played], row_of_day, cand])
         batch = np.concatenate([stock, self.stock, stock[cand]])
         t_rows, price_rows = t, price
-        if n_played > 1:
+        if src is not None:
             moves, dispatch = moves[src], dispatch[src]
             t_rows = t if np.ndim(t) == 0 else t[src]
             price_rows = price if np.ndim(price) == 0 else price[src]
         if release is not None:
-            release = np.broadcast_to(release, (n_played, release.shape[-1]))[src]
+            release = np.repeat(release, len(batch), axis=0) if src is None else release[src]
             release[n_played + n_old:] = 0
         h = step_batch(tables, c, t_rows, price_rows, batch[:, 0], batch[:, 1], moves, dispatch, release)
         kept = h.released[cand] > 0  # a counterfactual day only where the played day released
         new = cand[kept]
         new_rows = n_played + n_old + np.flatnonzero(kept)
         old_rows = slice(n_played, n_played + n_old)
-        t_new = t if np.ndim(t) == 0 else t[new]
+        t_new = np.full(len(new), t) if np.ndim(t) == 0 else t[new]
         self.started[days[new], t_new] = True
         # each day's cost so far plus this hour's (a new day: just this hour's)
         self.cost = np.concatenate([self.cost + h.cost[old_rows], h.cost[new_rows]])
         self.stock = np.concatenate([h.stock[old_rows], h.stock[new_rows]])
         self.day = np.concatenate([self.day, days[new]])
-        self.start = np.concatenate([self.start, np.broadcast_to(t_new, (len(new),))])
+        self.start = np.concatenate([self.start, t_new])
         played_rows = np.concatenate([row_of_day, new])
         next_hour = t + 1 if np.ndim(t) == 0 else t[played_rows] + 1
         ended = np.greater_equal(next_hour, c.horizon_h)  # a numpy bool even for one day
-        back = (self.stock == h.stock[played_rows]).all(axis=(1, 2, 3)) & ~ended
+        played = h.stock[:1] if src is None else h.stock[played_rows]
+        back = (self.stock == played).all(axis=(1, 2, 3)) & ~ended
         done = back | ended
         if done.any():
             # leaving the batch: back on the played path, or its day has ended
