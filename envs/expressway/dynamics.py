@@ -96,7 +96,7 @@ class CostTables:
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
     dispatch_clamp: tuple = field(default=None, repr=False)     # int matrices, see _clamp_dispatch
     dispatch_effect: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B + N_B·L) int
-    release_effect: np.ndarray = field(default=None, repr=False)   # (M, L + 2) int
+    release_effect: np.ndarray = field(default=None, repr=False)   # (M, M + L + 2) int
     release_take: int = 0                                         # level a released EV takes
     release_arrive_level: int = 0                                 # its level at the next station
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
@@ -173,6 +173,9 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     release[:, take] -= 1
     release[:, n_lv] = 1
     release[:, n_lv + 1] = instance.release_levels - take
+    # on running totals of the releases: their differences (the releases), then the above
+    d_rel = _diff_matrix(n_rel)
+    release = np.concatenate([d_rel, d_rel @ release], axis=1)
     return CostTables(
         r, move, storage, drive, float(drive_rel),
         feasible=feasible.astype(np.int64), move_cost_0=np.where(feasible, move, 0.0),
@@ -426,7 +429,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     m, flow = _clamp_moves(counts, moves, tables)
     np.multiply(flow[..., n_lv:].transpose(0, 2, 1), c.step_kwh, out=station[:, B2B_KWH:])
     np.multiply(price, station[:, GRID_KWH], out=station[:, PPC])
-    stock_next = np.empty((n_b, 2, n_st, n_lv), dtype=np.int64)
+    stock_next = np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64)
     after, incoming_next = stock_next[:, 0], stock_next[:, 1]
     np.add(counts, flow[..., :n_lv], out=after, casting="unsafe")  # exact: whole numbers
     np.add(_sum(m * tables.move_cost_0, axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
@@ -445,7 +448,8 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     stock -= _diff(taken)
     left_here = effect[:, n_st:].reshape(-1, n_st, n_lv)
     np.subtract(want, served, out=unserved)
-    if _sum(unserved, axis=None):
+    any_unserved = _sum(unserved, axis=None)
+    if any_unserved:
         # the served EVs leave their batteries: released EVs first, lowest level first
         src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
         _cumsum(src, axis=-1, out=src)
@@ -459,25 +463,37 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
 
     # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
     # take one at the lowest level that reaches the next station; they swap there next hour
-    incoming_next[...] = 0
-    if release is None or not _sum(release, axis=None):
-        rel = np.zeros((n_b, len(tables.release_effect)), dtype=np.int64)
+    n_rel = len(tables.release_effect)
+    any_release = release is not None and _sum(release, axis=None)
+    if any_release:
+        rs, lo = c.release_station, tables.release_take
+        # requests in class order up to the batteries at ``lo``: running totals capped,
+        # then their differences (the releases) and what they do, in one product
+        out = np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None]) @ tables.release_effect
+        rel = out[:, :n_rel]
+        after[:, rs] += out[:, n_rel:n_rel + n_lv]
+        released = out[:, n_rel + n_lv]
+        released_kwh = out[:, n_rel + n_lv + 1] * c.step_kwh
+        incoming_next[:, rs + 1, tables.release_arrive_level] = released
+    else:
+        rel = np.zeros((n_b, n_rel), dtype=np.int64)
         released = np.zeros(n_b, dtype=np.int64)
         released_kwh = np.zeros(n_b)
-    else:
-        rs, lo = c.release_station, tables.release_take
-        rel = _diff(np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None]))
-        effect = rel @ tables.release_effect
-        after[:, rs] += effect[:, :n_lv]
-        released = effect[:, n_lv]
-        released_kwh = effect[:, n_lv + 1] * c.step_kwh
-        incoming_next[:, rs + 1, tables.release_arrive_level] = released
 
     station_sum = _sum(station, axis=-1)
     evs_sum = _sum(evs, axis=-1)
-    bdc_driving = _sum(dispatch * tables.drive_cost, axis=(1, 2)) + released * tables.drive_cost_release
-    unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
-    cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving + unserved_penalty
+    # terms that are zero are left out of the sums (adding 0.0 changes no cost)
+    bdc_driving = _sum(dispatch * tables.drive_cost, axis=(1, 2))  # eq. (5)
+    if any_release:
+        bdc_driving = bdc_driving + released * tables.drive_cost_release
+    elif len(bdc_driving) != n_b:
+        bdc_driving = np.repeat(bdc_driving, n_b)
+    cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving
+    if any_unserved:
+        unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
+        cost += unserved_penalty
+    else:
+        unserved_penalty = np.zeros(n_b)
     hour = BatchHour(m, stock_next, station, evs, station_sum, evs_sum, rel, released,
                      released_kwh, bdc_driving, unserved_penalty, cost)
     last = t + 1 >= c.horizon_h
