@@ -451,7 +451,9 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     any_unserved = _sum(unserved, axis=None)
     if any_unserved:
         # the served EVs leave their batteries: released EVs first, lowest level first
-        src = np.concatenate([incoming, np.broadcast_to(left_here, incoming.shape)], axis=-1)
+        if len(left_here) != n_b:
+            left_here = np.repeat(left_here, n_b, axis=0)
+        src = np.concatenate([incoming, left_here], axis=-1)
         _cumsum(src, axis=-1, out=src)
         np.minimum(src, served[..., None], out=src)
         src = _diff(src)
@@ -653,14 +655,14 @@ class Counterfactuals:
         c = self.config
         n_played, n_old = len(stock), len(self.day)
         days = self._days[:n_played] if days is None else days
-        cand = self._days[:0] if release is None else np.flatnonzero(_sum(release, axis=-1))
+        cand = self._days[:0] if release is None else _sum(release, axis=-1).nonzero()[0]
         if not n_old and not len(cand):
             return step_batch(tables, c, t, price, stock[:, 0], stock[:, 1], moves, dispatch, release)
+        one_hour = np.ndim(t) == 0  # every played day at hour t
         # rows: the played days, the counterfactual days, a new one per candidate; each
         # replays the requests of its played row (src), a new one without its releases
         if n_played == 1:  # one played day: its requests broadcast over the rows
             src = None
-            row_of_day = np.zeros(n_old, dtype=np.int64)
         else:
             where = np.full(len(self.total), -1, dtype=np.int64)
             where[days] = self._days[:n_played]
@@ -670,35 +672,43 @@ class Counterfactuals:
         t_rows, price_rows = t, price
         if src is not None:
             moves, dispatch = moves[src], dispatch[src]
-            t_rows = t if np.ndim(t) == 0 else t[src]
+            t_rows = t if one_hour else t[src]
             price_rows = price if np.ndim(price) == 0 else price[src]
         if release is not None:
             release = np.repeat(release, len(batch), axis=0) if src is None else release[src]
             release[n_played + n_old:] = 0
         h = step_batch(tables, c, t_rows, price_rows, batch[:, 0], batch[:, 1], moves, dispatch, release)
-        kept = h.released[cand] > 0  # a counterfactual day only where the played day released
-        new = cand[kept]
-        new_rows = n_played + n_old + np.flatnonzero(kept)
         old_rows = slice(n_played, n_played + n_old)
-        t_new = np.full(len(new), t) if np.ndim(t) == 0 else t[new]
-        self.started[days[new], t_new] = True
-        # each day's cost so far plus this hour's (a new day: just this hour's)
-        self.cost = np.concatenate([self.cost + h.cost[old_rows], h.cost[new_rows]])
-        self.stock = np.concatenate([h.stock[old_rows], h.stock[new_rows]])
-        self.day = np.concatenate([self.day, days[new]])
-        self.start = np.concatenate([self.start, t_new])
-        played_rows = np.concatenate([row_of_day, new])
-        next_hour = t + 1 if np.ndim(t) == 0 else t[played_rows] + 1
+        cost = self.cost + h.cost[old_rows]  # each day's cost so far plus this hour's
+        stock = h.stock[old_rows]
+        kept = (h.released[cand] > 0).nonzero()[0]  # a new day only where the played day released
+        if len(kept):
+            new = cand[kept]
+            new_rows = n_played + n_old + kept
+            t_new = t + 0 * new if one_hour else t[new]
+            self.started[days[new], t_new] = True
+            cost = np.concatenate([cost, h.cost[new_rows]])  # a new day: just this hour's
+            stock = np.concatenate([stock, h.stock[new_rows]])
+            self.day = np.concatenate([self.day, days[new]])
+            self.start = np.concatenate([self.start, t_new])
+        self.cost, self.stock = cost, stock
+        if not len(stock):
+            return h
+        # leaving the batch: back on the played path, or its day has ended
+        if src is None:
+            next_hour, played = t + 1, h.stock[:1]
+        else:
+            played_rows = np.concatenate([row_of_day, cand[kept]])
+            next_hour = t + 1 if one_hour else t[played_rows] + 1
+            played = h.stock[played_rows]
         ended = np.greater_equal(next_hour, c.horizon_h)  # a numpy bool even for one day
-        played = h.stock[:1] if src is None else h.stock[played_rows]
-        back = (self.stock == played).all(axis=(1, 2, 3)) & ~ended
+        n = len(stock)
+        back = np.logical_and.reduce((stock == played).reshape(n, -1), axis=1) & ~ended
         done = back | ended
         if done.any():
-            # leaving the batch: back on the played path, or its day has ended
             d, s0 = self.day[done], self.start[done]
             self.total[d, s0] = self.cost[done]
-            self.back[self.day[back], self.start[back]] = (
-                next_hour if np.ndim(next_hour) == 0 else next_hour[back])
+            self.back[self.day[back], self.start[back]] = next_hour if one_hour else next_hour[back]
             self._keep(~done)
         return h
 
