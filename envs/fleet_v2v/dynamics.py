@@ -300,7 +300,7 @@ def _route_km_from(instance: FleetV2VInstance, v: int, k: int, dist_rows: np.nda
 class RendezvousPlan:
     """Per provider p (V,): rendezvous node (-1: infeasible), kWh the consumer would get,
     kWh it needs there (its full top-up), combined detour km, and the consumer's distance
-    to the node."""
+    to the node (detour and distance are inf where infeasible)."""
 
     node: np.ndarray
     deliver_kwh: np.ndarray
@@ -319,68 +319,69 @@ def rendezvous(config: FleetV2VConfig, instance: FleetV2VInstance, state: FleetS
     v_n = instance.n_vans
     mode, partner = state.mode, state.partner
     provs = [p for p in range(v_n) if p != c and mode[p] < WAITING and partner[p] < 0]
-    if not provs:
-        return RendezvousPlan(np.full(v_n, -1, dtype=np.int64), np.zeros(v_n), np.zeros(v_n),
-                              np.full(v_n, np.inf), np.full(v_n, np.inf))
-    cap = instance.battery_kwh
-    tabs = instance.tables
-    dc = state.origin_dist_km[c]
-    ec = state.energy_kwh[c]
-    kwh_rows = state.kwh_per_km.tolist()
-    c_min = min(kwh_rows[c])
-    vmax = tabs.speeds[-1]
-    c_next_km = tabs.route_from[c, min(state.route_idx[c], tabs.route_len[c])]
-    c_detour = dc + c_next_km - remaining_km(instance, state, c, dc)
-    dc_min = dc * c_min
-    c_reach = dc_min <= ec + EPS
-    reserve_c = (config.soc_station_threshold + config.replenish_margin_soc) * cap
-    c_need = c_next_km * max(kwh_rows[c]) + reserve_c - (ec - dc_min)
-    t_c = state.time_h + dc / vmax
-    # every candidate provider at once: (P, N) rows of the same element-wise formulas;
-    # per provider: where and when it is next free (``free_point``), with what energy,
-    # its consumption at the legal maximum and at its most consuming level, and its
-    # road km home from that point (``_route_km_from``)
-    rows, cols, kps = [], [], []
-    routes, route_len, suffix = instance.routes, tabs.route_len, tabs.route_suffix
-    for p in provs:
-        dvec, t, e, k = free_point(config, instance, state, p)
-        kl = kwh_rows[p]
-        n_r = route_len[p]
-        here = dvec[routes[p][k]] + suffix[p][k] if k < n_r else dvec[instance.depot]
-        rows.append(dvec)
-        cols.append((t, e, kl[-1], max(kl), here))
-        kps.append(k if k < n_r else n_r)
-    dp = np.array(rows)
-    cols = np.array(cols)
-    tp, ep, pmax, pkmax, p_route_here = (cols[:, j: j + 1] for j in range(5))
-    p_route_after = tabs.route_from[provs, kps]  # = _route_km_from(instance, p, k, D)
-    dp_max = dp * pmax
-    spare = ep - dp_max - p_route_after * pkmax - config.soc_v2v_threshold * cap
-    ok = c_reach & (dp_max <= ep + EPS) & (spare > 0.1)
-    p_detour = dp + p_route_after - p_route_here
-    wait = np.abs(t_c - (tp + dp / vmax))
-    score = np.where(ok, c_detour + p_detour + wait * vmax, np.inf)
-    best = score.argmin(axis=1)
-    rows_ok = ok.any(axis=1).tolist()
     node, deliver, needs = [-1] * v_n, [0.0] * v_n, [0.0] * v_n
     detour, c_km = [math.inf] * v_n, [math.inf] * v_n
-    if True in rows_ok:
-        at = tabs.arange[: len(provs)]
-        best_l, c_need_b, dc_b = best.tolist(), c_need[best].tolist(), dc[best].tolist()
-        spare_b, score_b = spare[at, best].tolist(), score[at, best].tolist()
+    if provs:
+        # plain floats over (provider, node) pairs: ~6 providers × ~25 nodes, where numpy
+        # would spend more on dispatching its ~60 tiny array operations than on arithmetic
+        cap = instance.battery_kwh
+        tabs = instance.tables
+        routes, route_len, suffix, route_from = (instance.routes, tabs.route_len,
+                                                 tabs.route_suffix, tabs.route_from_rows)
+        ec = state.energy_kwh[c]
+        kwh_rows = state.kwh_per_km.tolist()
+        c_min, c_kmax = min(kwh_rows[c]), max(kwh_rows[c])
+        vmax = tabs.speeds[-1]
+        dc = state.origin_dist_km[c].tolist()
+        k, n_r = state.route_idx[c], route_len[c]
+        c_next = route_from[c][k if k < n_r else n_r]  # km from each node through the route
+        c_rem = dc[routes[c][k]] + suffix[c][k] if k < n_r else dc[instance.depot]  # remaining_km
+        ec_eps, t0 = ec + EPS, state.time_h
+        # the nodes the consumer reaches at its most economical level: (node, its detour
+        # via the node, its arrival there at the legal maximum)
+        cand = [(n, d + c_next[n] - c_rem, t0 + d / vmax) for n, d in enumerate(dc)
+                if d * c_min <= ec_eps]
+        thr = config.soc_v2v_threshold * cap
+        reserve_c = (config.soc_station_threshold + config.replenish_margin_soc) * cap
         room, eff = cap - ec, config.efficiency
-        for i, p in enumerate(provs):
-            if rows_ok[i]:
-                node[p] = best_l[i]
+        for p in provs:
+            # where and when the provider is next free, its energy then, its consumption at
+            # the legal maximum and at its most consuming level, its km home from there
+            dvec, tp, ep, k = free_point(config, instance, state, p)
+            dp = dvec.tolist()
+            kl = kwh_rows[p]
+            pmax, pkmax = kl[-1], max(kl)
+            n_r = route_len[p]
+            if k < n_r:
+                here, after = dp[routes[p][k]] + suffix[p][k], route_from[p][k]
+            else:
+                here, after = dp[instance.depot], route_from[p][n_r]
+            ep_eps = ep + EPS
+            best, r, spare_r = math.inf, -1, 0.0
+            for n, c_det, t_c in cand:
+                d = dp[n]
+                dm = d * pmax
+                if dm <= ep_eps:  # the provider reaches n at the legal maximum
+                    a = after[n]
+                    spare = ep - dm - a * pkmax - thr
+                    if spare > 0.1:  # ... and keeps its reserve after its own route
+                        # score: detours + |waiting| × vmax; the waiting term is >= 0, so
+                        # a node whose detours alone are no better is passed over
+                        score = c_det + (d + a - here)
+                        if score < best:
+                            score += abs(t_c - (tp + d / vmax)) * vmax
+                            if score < best:  # the first least score, as argmin
+                                best, r, spare_r = score, n, spare
+            if r >= 0:
+                d = dc[r]
+                need = c_next[r] * c_kmax + reserve_c - (ec - d * c_min)
                 # max(0.0, min(need, eff * spare, room)), max(0.0, min(need, room))
-                need, offer = c_need_b[i], eff * spare_b[i]
+                offer = eff * spare_r
                 x = offer if offer < need else need
                 x = room if room < x else x
-                deliver[p] = x if x > 0.0 else 0.0
+                node[p], deliver[p] = r, (x if x > 0.0 else 0.0)
                 x = room if room < need else need
-                needs[p] = x if x > 0.0 else 0.0
-                detour[p] = score_b[i]
-                c_km[p] = dc_b[i]
+                needs[p], detour[p], c_km[p] = (x if x > 0.0 else 0.0), best, d
     return RendezvousPlan(np.array(node, dtype=np.int64), np.array(deliver), np.array(needs),
                           np.array(detour), np.array(c_km))
 
@@ -396,7 +397,6 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
     if c < 0:
         mask[0, :] = True
         return mask
-    s_n = tabs.n_stations
     ec = state.energy_kwh[c] + EPS
     kpk = state.kwh_per_km[c]
     d = state.origin_dist_km.item(c, next_route_node(instance, state, c))
@@ -404,12 +404,12 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
     mask[0] = row
     any_ok = True in row
     if replenish_allowed(config, instance, state, c):
-        dc = state.origin_dist_km[c]
-        mask[1: 1 + s_n] = dc[instance.station_nodes][:, None] * kpk[None, :] <= ec
         if plan is None:
             plan = rendezvous(config, instance, state, c)
-        has = plan.node >= 0
-        mask[1 + s_n:][has] = plan.consumer_km[has][:, None] * kpk[None, :] <= ec
+        # rows 1..S: stations, then providers (consumer_km is inf where there is no
+        # rendezvous, so those rows stay False)
+        km = np.concatenate((state.origin_dist_km[c, instance.station_nodes], plan.consumer_km))
+        np.less_equal(np.multiply.outer(km, kpk), ec, out=mask[1:])
         any_ok = mask.any()
     if not any_ok:  # nothing reachable: go on at the most economical level (runs empty)
         mask[0, int(np.argmin(kpk))] = True

@@ -102,6 +102,7 @@ class FleetV2VInstance:
     def tables(self) -> InstanceTables:
         """Plain-Python copies of the lookup tables the event loop reads one number at a
         time (a Python float from a list is several times cheaper than a numpy scalar)."""
+        route_from = self._route_from()
         return InstanceTables(
             kind=self.node_kind.tolist(),
             window=[(float(e), float(l_)) for e, l_ in self.window_h],
@@ -110,7 +111,7 @@ class FleetV2VInstance:
             station_index={int(n): j for j, n in enumerate(self.station_nodes)},
             station_price=self.station_price.tolist(),
             route_len=[len(r) for r in self.routes],
-            route_from=self._route_from(),
+            route_from=route_from,
             n_stations=self.n_stations,
             mask_shape=(1 + self.n_stations + self.n_vans, len(self.speed_levels_kmh)),
             ones=np.ones(self.n_vans),
@@ -119,6 +120,7 @@ class FleetV2VInstance:
             depart_h=tuple(self.depart_h.astype(float).tolist()),
             depot_rows=[self.depot] * self.n_vans,
             route_suffix=self.route_suffix_km.tolist(),
+            route_from_rows=route_from.tolist(),
             arange=np.arange(self.n_vans))
 
     def _route_from(self) -> np.ndarray:
@@ -151,7 +153,8 @@ class InstanceTables:
     ones: (V,) ones (no consumption noise). start_h, start_kwh, depart_h, depot_rows: what
         ``dynamics.new_state`` starts from (first departure, energy and departure per van,
         the index list that gathers V copies of the depot's distance row).
-    route_suffix: ``route_suffix_km`` as lists. arange: ``np.arange(V)``.
+    route_suffix, route_from_rows: ``route_suffix_km`` and ``route_from`` as lists.
+    arange: ``np.arange(V)``.
     """
 
     kind: list
@@ -170,6 +173,7 @@ class InstanceTables:
     depart_h: tuple
     depot_rows: list
     route_suffix: list
+    route_from_rows: list
     arange: np.ndarray
 
 
