@@ -84,9 +84,13 @@ class ExpresswayConfig:
     where EVs release (the paper's BSS1). max_arrivals_per_class: cap on EVs per SOC
     class and hour (sizes the action space). max_release_per_class: likewise for releases.
     price_source / price_date / price_per_kwh: the grid price (module docstring).
-    release_counterfactual: at the episode end, replay the day without each hour's
-    releases to get eq. (19)'s saving and the eq. (18) payments (``info``); False skips
-    the replay (≈ 1 extra day per release hour) when only the reward matters, e.g. training.
+    release_counterfactual: compute eq. (19)'s saving and the eq. (18) payments (``info``
+    at the last step): the day without each hour's releases, stepped along with the played
+    day in the same batched call (``dynamics.Counterfactuals``; a counterfactual day leaves
+    the batch once back on the played path). On by default: it is the paper's Table 4;
+    with releases requested in most hours (random valid actions: ≈ 7 days in the batch) a
+    step takes ≈ 1.5–2× as long, with rare releases hardly longer. False skips it (NaN
+    in ``info``) when only the reward matters, e.g. training.
     """
 
     n_stations: int = 3

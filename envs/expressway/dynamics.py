@@ -21,6 +21,13 @@ BDC = Σ over moved batteries of α1·P^β1 (+ eq. (26) above P_ch,max) + Σ ove
 batteries of α2·(1 − SOC)^β2 (eq. 11, SOC after charging); driving BDC of dispatched EVs
 (eq. 5); unserved-EV penalty; and at the end the shortfall below ``terminal_soc``
 (eq. 13, priced).
+
+The hour is written once, on a leading batch axis: :func:`step_batch`. :func:`step` is its
+one-day case (planners), the env steps its played day together with eq. (19)'s
+counterfactual days (:class:`Counterfactuals`), the vector env N days. The arrays are tiny,
+so numpy's per-call overhead is the cost: each stage is a few calls on the whole batch,
+mostly products with matrices precomputed in :class:`CostTables`, all exact (whole numbers;
+float sums keep the order of the one-day formulas).
 """
 
 from __future__ import annotations
@@ -498,10 +505,11 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
         unserved_penalty = np.zeros(n_b)
     hour = BatchHour(m, stock_next, station, evs, station_sum, evs_sum, rel, released,
                      released_kwh, bdc_driving, unserved_penalty, cost)
+    per_day = isinstance(t, np.ndarray)
     last = t + 1 >= c.horizon_h
-    if np.any(last):  # eq. (13): every battery at terminal_soc at the end, priced
+    if last.any() if per_day else last:  # eq. (13): every battery at terminal_soc at the end, priced
         short = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
-        if np.ndim(last):
+        if per_day:
             short = np.where(last, short, 0.0)  # days not at their last hour: no shortfall
         hour.terminal_shortfall_kwh = short
         hour.terminal_penalty = short * c.terminal_price

@@ -98,9 +98,11 @@ class ExpresswayEnv(gym.Env):
     priced at ``terminal_price_per_kwh`` (eq. 13). ``info["reward_breakdown"]`` splits it.
     Payments to released EVs (λ·R_BSS, eq. 18) are transfers and are reported, not charged:
     at the last step ``info["release_saving_usd_per_hour"]`` holds eq. (19)'s R_BSS of each
-    hour (the day replayed without that hour's releases minus the day as played) and
+    hour (the day's cost without that hour's releases minus the day as played; those
+    counterfactual days are stepped along with the played one in one batched call) and
     ``info["release_payment_usd_per_hour"]`` λ times it; ``episode_metrics`` sums them
-    (``release_counterfactual=False`` skips that replay and reports NaN).
+    (``release_counterfactual=False`` skips them and reports NaN; see ``ExpresswayConfig``
+    for their cost).
     A planner may report its solve via ``note_metric`` (the oracle's MIP gap, time-limit
     hit and solve time: ``planner_*`` in the episode metrics, 0 otherwise).
 
@@ -116,6 +118,9 @@ class ExpresswayEnv(gym.Env):
 
     ## Arguments
     ``gym.make("swapgym/Expressway-v0", **fields)`` with any ``ExpresswayConfig`` field.
+    ``gym.make_vec("swapgym/Expressway-v0", num_envs=N, vectorization_mode=
+    "vector_entry_point", **fields)``: N days stepped as arrays
+    (:class:`~swapgym.envs.expressway.vector.ExpresswayVectorEnv`), equal to N of these envs.
 
     ## Reference
     L. Zeng, S.-Z. Chen, C. Zhong, T. Xiong, L. Tian, "Hierarchical transactive power
