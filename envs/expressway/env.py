@@ -157,6 +157,9 @@ class ExpresswayEnv(gym.Env):
         values = np.arange(c.batteries_per_station + 1)
         self._up_to = values[None, :] <= values[:, None]  # (N_b + 1, N_b + 1): row k allows 0..k
         self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
+        # hours in which EVs may release (a next station, a next hour to refill in)
+        self._release_open = [c.n_stations > 1 and t < c.horizon_h - 1 for t in range(c.horizon_h)]
+        self._release_open_col = np.array(self._release_open)[:, None]
         self.instance: ExpresswayInstance | None = None
         self.state: dynamics.ExpresswayState | None = None
         self.tables: dynamics.CostTables | None = None
@@ -194,7 +197,10 @@ class ExpresswayEnv(gym.Env):
         self._sums = []
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
-        self._cf = dynamics.Counterfactuals(self.config) if self.config.release_counterfactual else None
+        if self.config.release_counterfactual:
+            if self._cf is None:
+                self._cf = dynamics.Counterfactuals(self.config)
+            self._cf.clear()
         self._episode_tables()
         return self._obs(), {"hour": 0}
 
@@ -332,9 +338,8 @@ class ExpresswayEnv(gym.Env):
         obs[:T, C:-3] = inst.release_candidates / max(c.max_release_per_class, 1)
         obs[:, -3:] = self._hour_obs
         self._obs_hours = np.clip(obs, 0.0, 1.0)
-        self._release_open = [c.n_stations > 1 and t < T - 1 for t in range(T)]
         lim_disp = (inst.arrivals[:, :, None] * self.tables.reach_int).reshape(T, -1)
-        lim_rel = inst.release_candidates * np.array(self._release_open)[:, None]
+        lim_rel = inst.release_candidates * self._release_open_col
         self._mask_hours = np.concatenate([
             (np.arange(c.max_arrivals_per_class + 1) <= lim_disp[:, :, None]).reshape(T, -1),
             (np.arange(c.max_release_per_class + 1) <= lim_rel[:, :, None]).reshape(T, -1)], axis=1)

@@ -79,7 +79,10 @@ def _config_arrays(c: ExpresswayConfig) -> tuple[np.ndarray, ...]:
 
 def generate(config: ExpresswayConfig, rng: np.random.Generator) -> ExpresswayInstance:
     """The paper's random day: Table 2 SOC draws, Poisson arrivals on the hourly profile."""
-    return make_instance(config, *draw_day(config, rng))
+    init_counts, arrivals, candidates = draw_day(config, rng)
+    price, ev_levels, release_levels, drive_steps = _config_arrays(config)
+    return ExpresswayInstance(config, _freeze(init_counts), _freeze(arrivals), _freeze(candidates),
+                              price, ev_levels, release_levels, drive_steps)
 
 
 def draw_day(config: ExpresswayConfig, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
