@@ -16,7 +16,10 @@ assignment), an uncontrolled-charging greedy, and the day optimum on HiGHS.
   EV to the nearest station, the per-battery DP's charging, and two box points.
 * ``m2``: M1 + battery-to-battery (one PSO variable per station: donor steps; donors are
   batteries above the swap-ready level first, so they stay ready).
-* ``m3``: M2 + EV energy release (PSO variables: released EVs per SOC class).
+* ``m3``: M2 + EV energy release, nested on M2 (``PSOPolicy`` docstring): M2's swarm,
+  then the released EVs per SOC class enumerated with its plan fixed, then (if anyone is
+  released) one swarm over the whole M3 space seeded with both plans. Never worse per
+  hour than M2's plan; a day without a release is M2's day. ``nested=False``: one swarm.
 * ``greedy``: nearest station, every battery below SOC_max charged one step every hour.
 * ``oracle``: MILP over the day with perfect information (arrivals known), in M3's
   setting, proven within 0.01 % (``solve_milp``: LP branch and bound on HiGHS) or stopped
@@ -26,11 +29,13 @@ assignment), an uncontrolled-charging greedy, and the day optimum on HiGHS.
 
 PSO sizes: the paper gives none; ``PSOConfig(n_particles=10, iterations=12)`` keeps every
 baseline × 5 seeds of the benchmark within ~90 s on one core (a 20×12 swarm was not
-better on seeds 0–4: the seeds above matter more than the swarm). Larger swarms via
+better on seeds 0–4, nor was 20×24: the seeds above matter more than the swarm, and the
+rolling day cost moves by ±10 $ with any change of the swarm). Larger swarms via
 ``make("m3", env, pso=PSOConfig(...))``.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,13 +161,28 @@ class _Decoded:
 
 
 class PSOPolicy(BasePolicy):
-    """The paper's hierarchical PSO (M1/M2/M3), rolling hour by hour."""
+    """The paper's hierarchical PSO (M1/M2/M3), rolling hour by hour.
+
+    ``nested`` (M3 only, default True): M3 is solved as the paper's hierarchy reads
+    (§4.3: after EVs release energy "the optimized schemes at the other two levels should
+    be updated") on top of M2, whose plans it contains (no release):
+    1. M2's PSO — an inner M2 policy with M2's own random stream — picks dispatch,
+       charging and B2B;
+    2. the release counts (at most (6 + 1)² combinations) are enumerated with those fixed;
+    3. if some EV is released, one PSO over the whole M3 space, seeded with both plans,
+       updates the lower and middle levels.
+    Per hour M3's objective is never above M2's plan on the same state, and an M3 day
+    that releases nobody is M2's day exactly. ``nested=False`` is one PSO over the whole
+    M3 space (the swarm's random stream then differs from M2's from the first hour on, so
+    M3 and M2 days differ by the PSO's seed-to-seed noise, ~±10 $, even without a release).
+    """
 
     def __init__(self, b2b: bool = False, release: bool = False, pso: PSOConfig = DEFAULT_PSO,
-                 seed: int = 0, readiness_hours: int = 3) -> None:
+                 seed: int = 0, readiness_hours: int = 3, nested: bool = True) -> None:
         super().__init__()
         self.b2b, self.release, self.pso, self.seed = b2b, release, pso, seed
         self.readiness_hours = readiness_hours
+        self.nested = bool(nested and release)
         self.name = "m3" if release else ("m2" if b2b else "m1")
 
     def reset(self, env) -> None:
@@ -171,7 +191,14 @@ class PSOPolicy(BasePolicy):
         self.inst, self.cfg, self.tables = inst, inst.config, self.env.tables
         self.layout = ActionLayout(self.cfg)
         base = getattr(self.env, "np_random_seed", None)
-        self.rng = np.random.default_rng((self.seed, base if isinstance(base, int) and base >= 0 else 0))
+        base = base if isinstance(base, int) and base >= 0 else 0
+        self.rng = np.random.default_rng((self.seed, base))
+        self._inner: PSOPolicy | None = None
+        if self.nested:
+            # the inner M2 draws from M2's stream; the release stage has its own
+            self._inner = PSOPolicy(self.b2b, False, self.pso, self.seed, self.readiness_hours)
+            self._inner.reset(env)
+            self.rng = np.random.default_rng((self.seed, base, 3))
         self.to_go, self.dp_steps = cost_to_go_per_battery(inst, self.tables)
         self.reach = dynamics.reachable(inst)
         # share of arriving EVs whose nearest reachable station is n (classes equally likely)
@@ -236,9 +263,13 @@ class PSOPolicy(BasePolicy):
         return hit
 
     def _cost(self, x: np.ndarray, state) -> float:
+        return self._evaluate(x, state)[0]
+
+    def _evaluate(self, x: np.ndarray, state) -> tuple[float, int]:
+        """The hour's objective of particle ``x`` and how many EVs it really releases."""
         d = self._decode(x, state)
         new, res = dynamics.step(self.inst, self.tables, state, d.moves, d.dispatch, d.release)
-        return res.cost - self._value(new, d.dispatch)
+        return res.cost - self._value(new, d.dispatch), res.released
 
     def _value(self, new, dispatch) -> float:
         """Look-ahead value of the stock after the hour (see module docstring)."""
@@ -289,14 +320,55 @@ class PSOPolicy(BasePolicy):
             rows = [prev, plain, nearest, *rows]
         return np.vstack(rows)
 
+    def _search(self, state, first: list[np.ndarray] = ()) -> tuple[np.ndarray, float]:
+        """One hour's PSO from the usual seeds (and ``first`` before them)."""
+        self._memo = {}  # the Hungarian step's memo holds for one state only
+        lo, hi = self._bounds(state)
+        seeds = self._seeds(lo, hi, state)
+        if len(first):
+            seeds = np.vstack([*first, seeds])
+        res = minimize(lambda X: np.array([self._cost(x, state) for x in X]), lo, hi,
+                       self.rng, self.pso, initial=seeds)
+        return res.best_position, res.best_cost
+
+    def _nested_search(self, state) -> np.ndarray:
+        """M3 on top of M2 (see the class docstring)."""
+        x2, _ = self._inner._search(state)
+        self._memo = {}
+        c, inst = self.cfg, self.inst
+        m = len(c.release_soc_choices)
+        plain = np.concatenate([x2, np.zeros(m)])
+        best, best_cost = plain, self._cost(plain, state)
+        hi = self._bounds(state)[1][-m:].astype(int)
+        # SOC steps a released EV of each class leaves at the release station
+        gain = inst.release_levels - dynamics.release_take_level(inst)
+        rs = c.release_station
+        for counts in itertools.product(*(range(k + 1) for k in hi)):
+            if not any(counts):
+                continue
+            e = int(np.dot(gain, counts))
+            # the released energy may replace some of the release station's charging
+            for cut in sorted({0, e // 4, e // 2, (3 * e) // 4, e}):
+                x = plain.copy()
+                x[-m:] = counts
+                x[rs] = max(round(x2[rs]) - cut, 0)
+                cost, released = self._evaluate(x, state)
+                # only plans that do release (a request the stock cannot serve is
+                # clamped to none, and then this would be M2 with less charging)
+                if released == sum(counts) and cost < best_cost - 1e-12:
+                    best, best_cost = x, cost
+        if best[-m:].any():  # update the lower and middle levels for the release
+            x, cost = self._search(state, [best, plain])
+            if cost < best_cost and self._evaluate(x, state)[1] > 0:
+                best = x
+        self._inner._last = best[:-m]  # what is played, without the release
+        return best
+
     def act(self, observation):
         state = self.env.state.copy()
-        lo, hi = self._bounds(state)
-        self._memo = {}
-        res = minimize(lambda X: np.array([self._cost(x, state) for x in X]), lo, hi,
-                       self.rng, self.pso, initial=self._seeds(lo, hi, state))
-        self._last = res.best_position
-        d = self._decode(res.best_position, state)
+        best = self._nested_search(state) if self._inner is not None else self._search(state)[0]
+        self._last = best
+        d = self._decode(best, state)
         return self.layout.encode(d.moves, d.dispatch, d.release)
 
 
