@@ -63,6 +63,21 @@ def _as_section(text: str) -> str:
     return "\n".join("#" + line if line.startswith("#") else line for line in text.splitlines())
 
 
+def _replace_section(path: Path, index: int, section: str) -> None:
+    """Replace the ``index``-th ``## `` section of ``path`` (sections follow the registry's
+    order, as ``reproduce all`` writes them) with ``section``. Atomic."""
+    from swapgym.benchmarks import io
+
+    lines = path.read_text(encoding="utf-8").splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("## ")]
+    if index >= len(starts):
+        raise ValueError(f"{path}: has {len(starts)} '## ' sections, none for problem #{index + 1}; "
+                         "regenerate it with `swapgym reproduce all`")
+    end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+    new = lines[:starts[index]] + section.strip("\n").splitlines() + [""] + lines[end:]
+    io.write_text(path, "\n".join(new).rstrip("\n") + "\n")
+
+
 def cmd_reproduce(args: argparse.Namespace) -> int:
     from swapgym.benchmarks import io
 
@@ -74,6 +89,10 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         text = mod.reproduce(out, args.seeds)
         if args.problem != "all":  # `all` writes the one combined file below
             io.write_text(out / f"reproduce_{slug.replace('-', '_')}.md", text)
+            if (out / "REPRODUCTION.md").exists():  # and refresh this problem's section of it
+                _replace_section(out / "REPRODUCTION.md", [e.problem for e in ENTRIES].index(slug),
+                                 _as_section(text))
+                print(f"updated its section of {out / 'REPRODUCTION.md'}")
         sections.append(_as_section(text))
         print(text)
     if args.problem == "all":

@@ -125,6 +125,18 @@ def test_perf_split__env_time_is_part_of_the_loop_time():
     assert steps > 0 and 0 < in_env < loop
 
 
+def test_reproduce_one_problem__replaces_only_its_section_of_the_report(tmp_path):
+    from swapgym.benchmarks.cli import _replace_section
+
+    path = tmp_path / "REPRODUCTION.md"
+    path.write_text("# Report\n\nintro\n\n## A\n\na\n\n### A.1\n\na1\n\n## B\n\nold b\n\n## C\n\nc\n")
+    _replace_section(path, 1, "## B again\n\nnew b\n")
+    text = path.read_text()
+    assert "old b" not in text and "new b" in text and "a1" in text and text.index("new b") < text.index("## C")
+    with pytest.raises(ValueError, match=r"REPRODUCTION\.md"):
+        _replace_section(path, 3, "## D\n")
+
+
 def test_update_section_replaces_only_its_section(tmp_path):
     from swapgym.benchmarks.io import update_section
 
