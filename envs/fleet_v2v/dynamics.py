@@ -410,7 +410,7 @@ def action_mask(config: FleetV2VConfig, instance: FleetV2VInstance, state: Fleet
         # rendezvous, so those rows stay False)
         km = np.concatenate((state.origin_dist_km[c, instance.station_nodes], plan.consumer_km))
         np.less_equal(np.multiply.outer(km, kpk), ec, out=mask[1:])
-        any_ok = mask.any()
+        any_ok = np.count_nonzero(mask) > 0  # = mask.any(), without its Python wrapper
     if not any_ok:  # nothing reachable: go on at the most economical level (runs empty)
         mask[0, int(np.argmin(kpk))] = True
     return mask

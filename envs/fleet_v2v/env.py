@@ -199,7 +199,7 @@ class FleetV2VEnv(gym.Env):
 
     def action_masks(self) -> np.ndarray:
         """Flat (1+S+V)·L boolean mask, index = choice · L + level."""
-        return self._mask.reshape(-1).copy()
+        return self._mask.flatten()  # a copy
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -239,17 +239,19 @@ class FleetV2VEnv(gym.Env):
         moving = dyn.MOVING
         energy = []
         origins, targets, e_now = st.origin_xy_km, st.move_target, st.energy_kwh
+        m_len, m_speed, m_start, m_kwh0, m_kwh = (st.move_len_km, st.move_speed_kmh,
+                                                  st.move_start_h, st.move_start_kwh, st.move_kwh)
         for v, (m, k) in enumerate(zip(st.mode, st.route_idx)):
             origin, target = origins[v], targets[v]
             hit = cache[v]
             if m == moving:
-                dur = st.move_len_km[v] / st.move_speed_kmh[v]
-                f = (t - st.move_start_h[v]) / dur if dur > 0 else 1.0
+                dur = m_len[v] / m_speed[v]
+                f = (t - m_start[v]) / dur if dur > 0 else 1.0
                 # min(max(f, 0.0), 1.0) and max(e, 0.0) written out (cheaper than the
                 # builtins, same results)
                 f = 0.0 if f < 0.0 else f
                 f = 1.0 if f > 1.0 else f
-                e = st.move_start_kwh[v] - f * st.move_kwh[v]
+                e = m_kwh0[v] - f * m_kwh[v]
                 e = 0.0 if e < 0.0 else e
             else:
                 e = e_now[v]
@@ -348,6 +350,11 @@ def _numpy_sum(xs: list[float]) -> float:
     n = len(xs)
     if n < 8 or n > 128:
         return float(np.sum(xs)) if n > 128 else sum(xs, 0.0)
+    if n < 16:  # one block of 8, then the rest in order (the paper fleet: 9 vans)
+        res = ((xs[0] + xs[1]) + (xs[2] + xs[3])) + ((xs[4] + xs[5]) + (xs[6] + xs[7]))
+        for i in range(8, n):
+            res += xs[i]
+        return res
     r = list(xs[:8])
     i = 8
     while i < n - n % 8:
