@@ -27,6 +27,12 @@ assignment), an uncontrolled-charging greedy, and the day optimum on HiGHS.
   degradation term is a constant per (level, move) arc), so replaying it reproduces its
   objective. Its MIP gap and time-limit hit are in the episode metrics.
 
+The Hungarian step (``hungarian_assign``, ``station_moves``, ``steps_to_moves``) lives in
+``envs/expressway/assign.py`` (the env's ``action_mode="station"`` uses it) and is
+re-exported here. In ``action_mode="station"`` the PSO's power and donors per station snap
+to the env's levels (with one step per level, as in moves mode); greedy and the oracle
+play the station action nearest to their moves plan (the oracle is then no longer exact).
+
 PSO sizes: the paper gives none; ``PSOConfig(n_particles=10, iterations=12)`` keeps every
 baseline × 5 seeds of the benchmark within ~90 s on one core (a 20×12 swarm was not
 better on seeds 0–4, nor was 20×24: the seeds above matter more than the swarm, and the
@@ -43,6 +49,12 @@ import numpy as np
 from swapgym.baselines.optim.pso import PSOConfig, minimize
 from swapgym.baselines.protocol import BasePolicy, register
 from swapgym.envs.expressway import dynamics
+from swapgym.envs.expressway.assign import (  # noqa: F401  (re-exported)
+    headroom,
+    hungarian_assign,
+    station_moves,
+    steps_to_moves,
+)
 from swapgym.envs.expressway.env import ActionLayout
 from swapgym.envs.expressway.instance import ExpresswayInstance
 
@@ -55,70 +67,30 @@ ORACLE_TIME_LIMIT_S = 10.0
 
 
 # --------------------------------------------------------------------- Hungarian step
-def hungarian_assign(levels: np.ndarray, units: int, tables: dynamics.CostTables,
-                     ready_level: int, exclude: np.ndarray | None = None) -> np.ndarray:
-    """Assign ``units`` SOC steps of charging to batteries (eq. 23 cost matrix).
-
-    levels (B,) battery SOC levels. Rows are (battery, k-th step) slots, columns the
-    power units; a slot's cost is the marginal degradation of its step minus an urgency
-    bonus (batteries closest to swap-ready first; topping up ready ones last). Returns
-    steps per battery (B,). ``linear_sum_assignment`` solves it (eqs. 24–25).
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    r = tables.rates
-    up_cols = np.flatnonzero(r > 0)
-    k_max = len(up_cols)
-    b = len(levels)
-    n_levels = tables.move_cost.shape[0]
-    slot_cost = np.full((b, k_max), 1e6)
-    prev = np.zeros(b)
-    for k in range(k_max):
-        mc = tables.move_cost[levels, up_cols[k]]
-        ok = np.isfinite(mc)
-        marginal = np.where(ok, mc - prev, 1e6)
-        urgency = np.where(levels < ready_level, levels + 1.0, 0.1)
-        slot_cost[:, k] = np.where(ok, marginal - 1e-3 * urgency + 1e-6 * k, 1e6)
-        prev = np.where(ok, mc, prev)
-    if exclude is not None:
-        slot_cost[exclude] = 1e6
-    feasible = slot_cost < 1e5
-    units = int(min(units, feasible.sum()))
-    steps = np.zeros(b, dtype=np.int64)
-    if units <= 0:
-        return steps
-    cost = np.repeat(slot_cost.ravel()[:, None], units, axis=1)
-    rows, _ = linear_sum_assignment(cost)
-    np.add.at(steps, rows // k_max, 1)
-    del n_levels
-    return steps
+# The assignment of a station's power to its batteries (eqs. 23–25) lives in the env
+# package (``envs/expressway/assign.py``: the env's ``action_mode="station"`` uses it too);
+# re-exported here for compatibility.
 
 
-def steps_to_moves(levels: np.ndarray, steps: np.ndarray, donors: np.ndarray,
-                   n_levels: int, r: np.ndarray) -> np.ndarray:
-    """Per-battery steps (+) and donor flags → the env's (L, R) move counts."""
-    moves = np.zeros((n_levels, len(r)), dtype=np.int64)
-    col = {int(k): j for j, k in enumerate(r)}
-    for lv, k in zip(levels[steps > 0], steps[steps > 0]):
-        moves[lv, col[int(k)]] += 1
-    if donors.any() and -1 in col:
-        np.add.at(moves[:, col[-1]], levels[donors], 1)
-    return moves
+def _nearest_level(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Index of the nearest entry of ``levels`` (sorted) for each of ``values``."""
+    return np.abs(np.asarray(values)[..., None] - levels).argmin(axis=-1)
 
 
-def station_moves(counts: np.ndarray, units: int, donate: int, tables: dynamics.CostTables,
-                  ready_level: int) -> np.ndarray:
-    """One station's moves for ``units`` grid steps and ``donate`` B2B steps (M2)."""
-    levels = np.repeat(np.arange(len(counts)), counts)
-    donors = np.zeros(len(levels), dtype=bool)
-    if donate > 0 and (tables.rates < 0).any():
-        # donors: first batteries above the swap-ready level (they stay ready after giving
-        # a step), highest first; then the lowest ones (idle, far from ready)
-        top = np.flatnonzero(levels > ready_level)[::-1]
-        low = np.flatnonzero((levels >= 1) & (levels <= ready_level))
-        donors[np.concatenate([top, low])[:donate]] = True
-    steps = hungarian_assign(levels, units + int(donors.sum()), tables, ready_level, exclude=donors)
-    return steps_to_moves(levels, steps, donors, len(counts), tables.rates)
+def _action(env, layout: ActionLayout, moves: np.ndarray, dispatch: np.ndarray,
+            release: np.ndarray) -> np.ndarray:
+    """A moves plan as an action of ``env``: itself in ``action_mode="moves"``; in
+    ``"station"`` mode the nearest station action — per station the level nearest to its
+    net grid steps and the B2B level nearest to its donors (an approximation: the env
+    re-assigns that power with the Hungarian rule)."""
+    u = env.unwrapped
+    if u.config.action_mode == "moves":
+        return layout.encode(moves, dispatch, release)
+    r = layout.rates
+    donors = moves[..., r < 0].sum(axis=(1, 2))
+    grid = (moves * r).sum(axis=(1, 2))
+    return u.layout.encode_station(_nearest_level(grid, u.power_units),
+                                   _nearest_level(donors, u.b2b_donors), dispatch, release)
 
 
 def cost_to_go_per_battery(instance: ExpresswayInstance,
@@ -158,6 +130,8 @@ class _Decoded:
     moves: np.ndarray
     dispatch: np.ndarray
     release: np.ndarray
+    units: np.ndarray | None = None    # per station grid steps (station mode: level values)
+    donate: np.ndarray | None = None   # per station B2B donors (station mode: level values)
 
 
 class PSOPolicy(BasePolicy):
@@ -189,7 +163,10 @@ class PSOPolicy(BasePolicy):
         super().reset(env)
         inst: ExpresswayInstance = self.env.instance
         self.inst, self.cfg, self.tables = inst, inst.config, self.env.tables
-        self.layout = ActionLayout(self.cfg)
+        self.layout = ActionLayout(self.cfg, mode="moves")
+        # action_mode="station": particles' power and donors snap to the env's levels, so
+        # every plan the swarm scores is one station action exactly
+        self.station_mode = self.cfg.action_mode == "station"
         base = getattr(self.env, "np_random_seed", None)
         base = base if isinstance(base, int) and base >= 0 else 0
         self.rng = np.random.default_rng((self.seed, base))
@@ -210,9 +187,7 @@ class PSOPolicy(BasePolicy):
     def _bounds(self, state) -> tuple[np.ndarray, np.ndarray]:
         c, inst = self.cfg, self.inst
         n = c.n_stations
-        headroom = (state.counts * np.minimum(c.n_levels - 1 - np.arange(c.n_levels),
-                                              c.max_charge_steps)).sum(axis=1)
-        hi = [headroom.astype(float)]
+        hi = [headroom(c, state.counts).astype(float)]
         if self.b2b:
             hi.append(np.full(n, float(c.batteries_per_station) / 2))
         hi.append(np.ones(len(c.ev_soc_choices) * max(n - 1, 0)))
@@ -248,9 +223,13 @@ class PSOPolicy(BasePolicy):
             dispatch[ci, 0] = left
         release = np.rint(x[i:]).astype(np.int64) if self.release else np.zeros(
             len(c.release_soc_choices), dtype=np.int64)
+        if self.station_mode:
+            u = self.env.unwrapped
+            units = u.power_units[_nearest_level(units, u.power_units)]
+            donate = u.b2b_donors[_nearest_level(donate, u.b2b_donors)]
         moves = np.stack([self._station_moves(state, s, int(units[s]), int(donate[s]))
                           for s in range(n)])
-        return _Decoded(moves, dispatch, release)
+        return _Decoded(moves, dispatch, release, units, donate)
 
     def _station_moves(self, state, s: int, units: int, donate: int) -> np.ndarray:
         # The Hungarian step depends only on (station, units, donors) within an hour, and
@@ -369,6 +348,11 @@ class PSOPolicy(BasePolicy):
         best = self._nested_search(state) if self._inner is not None else self._search(state)[0]
         self._last = best
         d = self._decode(best, state)
+        if self.station_mode:
+            u = self.env.unwrapped
+            return u.layout.encode_station(_nearest_level(d.units, u.power_units),
+                                           _nearest_level(d.donate, u.b2b_donors),
+                                           d.dispatch, d.release)
         return self.layout.encode(d.moves, d.dispatch, d.release)
 
 
@@ -380,7 +364,7 @@ class GreedyPolicy(BasePolicy):
 
     def reset(self, env) -> None:
         super().reset(env)
-        self.layout = ActionLayout(self.env.config)
+        self.layout = ActionLayout(self.env.config, mode="moves")
 
     def act(self, observation):
         c = self.env.config
@@ -388,7 +372,8 @@ class GreedyPolicy(BasePolicy):
         moves = np.zeros(self.layout.moves_shape, dtype=np.int64)
         col = int(np.flatnonzero(self.layout.rates == 1)[0])
         moves[:, : c.n_levels - 1, col] = counts[:, : c.n_levels - 1]
-        return self.layout.encode(moves, np.zeros(self.layout.dispatch_shape), np.zeros(self.layout.n_release))
+        return _action(self.env, self.layout, moves, np.zeros(self.layout.dispatch_shape),
+                       np.zeros(self.layout.n_release))
 
 
 # --------------------------------------------------------------------- exact MILP
@@ -950,7 +935,7 @@ class OraclePolicy(BasePolicy):
 
     def reset(self, env) -> None:
         super().reset(env)
-        self.layout = ActionLayout(self.env.config)
+        self.layout = ActionLayout(self.env.config, mode="moves")
         self.plan = solve_milp(self.env.instance, self.b2b, self.release, self.time_limit_s)
         # never silent: the plan's gap and whether the time limit stopped it go into the
         # episode metrics
@@ -962,7 +947,7 @@ class OraclePolicy(BasePolicy):
     def act(self, observation):
         t = self.env.state.t
         p = self.plan
-        return self.layout.encode(p.moves[t], p.dispatch[t], p.release[t])
+        return _action(self.env, self.layout, p.moves[t], p.dispatch[t], p.release[t])
 
 
 register(ENV_ID, "m1", lambda **kw: PSOPolicy(False, False, **kw), reference=True,

@@ -61,6 +61,9 @@ from swapgym.envs.core.config import (
 TOU_PRICE_PER_KWH: tuple[float, ...] = (
     (0.05,) * 8 + (0.10,) * 2 + (0.16,) * 2 + (0.10,) * 2 + (0.16,) * 5 + (0.10,) * 5)
 
+# ``action_mode`` values (see ExpresswayConfig and the env docstring)
+ACTION_MODES = ("moves", "station")
+
 # Mean EV arrivals per hour (Poisson): night trickle, morning (8–10 h) and evening
 # (17–19 h) peaks, as the paper's text describes Fig. 4.
 ARRIVAL_RATE_PER_H: tuple[float, ...] = (
@@ -91,6 +94,25 @@ class ExpresswayConfig:
     with releases requested in most hours (random valid actions: ≈ 7 days in the batch) a
     step takes ≈ 1.5–2× as long, with rare releases hardly longer. False skips it (NaN
     in ``info``) when only the reward matters, e.g. training.
+    action_mode: the action representation (env docstring, "Action Space").
+    ``"moves"`` (default): per (station, SOC level, rate) battery counts — any count plan,
+    the MILP oracle's included. ``"station"``: the paper's own decision variables (§4,
+    eqs. 23–25) — per station a charging-power level and a B2B level; the env assigns the
+    power to batteries with the Hungarian algorithm (``assign.station_moves``, the PSO
+    baselines' own call) and steps the resulting moves. Why: learnability — 2·N_B small
+    categorical choices instead of N_B·L·R counts of up to N_b each (160 dims × 41 values
+    at the defaults; MaskablePPO did not learn it, benchmarks/RESULTS.md).
+    n_power_levels (station mode): station power level k ∈ 0..n_power_levels is
+    round(k / n_power_levels · N_b · max_charge_steps) SOC steps of grid charging in the
+    hour (each step 4 kWh; default 12 levels of 10 steps = 40 kW up to 480 kW). A level
+    above what the station's batteries can take is masked, except the first one that
+    reaches it (it means "all they can take"); more is dropped by the assignment.
+    n_b2b_levels (station mode): B2B level j ∈ 0..n_b2b_levels makes round(j /
+    n_b2b_levels · N_b / 2) batteries donors (one step each, highest above swap-ready
+    first, then the lowest; their energy is added to the power assigned to the others,
+    eq. 12); j = 0 is B2B off, and every j > 0 is masked when no battery can donate.
+    With n_power_levels = N_b · max_charge_steps and n_b2b_levels = N_b / 2 every PSO
+    plan (integer grid steps and donors per station) is one station action exactly.
     """
 
     n_stations: int = 3
@@ -128,6 +150,9 @@ class ExpresswayConfig:
     terminal_soc: float = 0.75
     terminal_price_per_kwh: float | None = None  # None: 1.5 × max(hourly_price_per_kwh)
     release_counterfactual: bool = True
+    action_mode: str = "moves"
+    n_power_levels: int = 12
+    n_b2b_levels: int = 4
 
     def __post_init__(self) -> None:
         check_int("n_stations", self.n_stations, minimum=1)
@@ -183,6 +208,9 @@ class ExpresswayConfig:
         if not isinstance(self.release_counterfactual, bool):
             raise ValueError(f"release_counterfactual: expected True or False, got "
                              f"{self.release_counterfactual!r}")
+        check_choice("action_mode", self.action_mode, ACTION_MODES)
+        check_int("n_power_levels", self.n_power_levels, minimum=1)
+        check_int("n_b2b_levels", self.n_b2b_levels, minimum=1)
         check_range("terminal_soc", self.terminal_soc, self.soc_min, self.soc_max)
         if self.terminal_price_per_kwh is not None:
             check_nonnegative("terminal_price_per_kwh", self.terminal_price_per_kwh)

@@ -9,7 +9,7 @@ import gymnasium as gym
 import numpy as np
 
 from swapgym.envs.core.config import build_config
-from swapgym.envs.expressway import dynamics
+from swapgym.envs.expressway import assign, dynamics
 from swapgym.envs.expressway.config import ExpresswayConfig
 from swapgym.envs.expressway.instance import ExpresswayInstance, generate
 
@@ -21,34 +21,65 @@ PLANNER_METRICS = {"planner_mip_gap": 0.0, "planner_time_limit_hit": 0.0,
 class ActionLayout:
     """Where each decision sits in the flat ``MultiDiscrete`` action.
 
-    ``[moves (N_B·L·R) | dispatch (C·N_B) | release (M)]`` — see the env docstring.
+    ``action_mode="moves"``: ``[moves (N_B·L·R) | dispatch (C·N_B) | release (M)]``;
+    ``"station"``: ``[power level (N_B) | B2B level (N_B) | dispatch | release]`` — see the
+    env docstring. ``mode`` overrides the config's (planners that write a moves plan use
+    ``mode="moves"``). ``n_head`` is the length of the first block(s).
     """
 
-    def __init__(self, config: ExpresswayConfig) -> None:
+    def __init__(self, config: ExpresswayConfig, mode: str | None = None) -> None:
         c = config
+        self.mode = c.action_mode if mode is None else mode
         self.rates = dynamics.rates(c)
         self.moves_shape = (c.n_stations, c.n_levels, len(self.rates))
         self.dispatch_shape = (len(c.ev_soc_choices), c.n_stations)
         self.n_release = len(c.release_soc_choices)
         self.n_moves = int(np.prod(self.moves_shape))
         self.n_dispatch = int(np.prod(self.dispatch_shape))
+        if self.mode == "moves":
+            head = np.full(self.n_moves, c.batteries_per_station + 1)
+        elif self.mode == "station":
+            head = np.concatenate([np.full(c.n_stations, c.n_power_levels + 1),
+                                   np.full(c.n_stations, c.n_b2b_levels + 1)])
+        else:
+            raise ValueError(f"action_mode: must be one of ('moves', 'station'), got {self.mode!r}")
+        self.n_head = len(head)
         self.nvec = np.concatenate([
-            np.full(self.n_moves, c.batteries_per_station + 1),
+            head,
             np.full(self.n_dispatch, c.max_arrivals_per_class + 1),
             np.full(self.n_release, c.max_release_per_class + 1)]).astype(np.int64)
 
     def encode(self, moves: np.ndarray, dispatch: np.ndarray, release: np.ndarray) -> np.ndarray:
-        a = np.concatenate([np.asarray(moves, dtype=np.int64).ravel(),
+        """A moves-mode action (clipped into the space)."""
+        if self.mode != "moves":
+            raise ValueError("encode: a moves block is not an action of action_mode='station'; "
+                             "use encode_station (or ActionLayout(config, mode='moves'))")
+        return self._encode(moves, dispatch, release)
+
+    def encode_station(self, power_level: np.ndarray, b2b_level: np.ndarray, dispatch: np.ndarray,
+                       release: np.ndarray) -> np.ndarray:
+        """A station-mode action: (N_B,) power levels, (N_B,) B2B levels (clipped)."""
+        if self.mode != "station":
+            raise ValueError("encode_station: needs action_mode='station'")
+        head = np.concatenate([np.asarray(power_level, dtype=np.int64).ravel(),
+                               np.asarray(b2b_level, dtype=np.int64).ravel()])
+        return self._encode(head, dispatch, release)
+
+    def _encode(self, head, dispatch, release) -> np.ndarray:
+        a = np.concatenate([np.asarray(head, dtype=np.int64).ravel(),
                             np.asarray(dispatch, dtype=np.int64).ravel(),
                             np.asarray(release, dtype=np.int64).ravel()])
         return np.minimum(np.maximum(a, 0), self.nvec - 1)
 
     def decode(self, action: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(head, dispatch, release): head is the (N_B, L, R) moves in moves mode, the
+        (2, N_B) power and B2B levels in station mode."""
         a = np.asarray(action, dtype=np.int64).ravel()
-        m = a[: self.n_moves].reshape(self.moves_shape)
-        d = a[self.n_moves : self.n_moves + self.n_dispatch].reshape(self.dispatch_shape)
-        r = a[self.n_moves + self.n_dispatch :]
-        return m, d, r
+        h = a[: self.n_head]
+        h = h.reshape(self.moves_shape) if self.mode == "moves" else h.reshape(2, -1)
+        d = a[self.n_head : self.n_head + self.n_dispatch].reshape(self.dispatch_shape)
+        r = a[self.n_head + self.n_dispatch :]
+        return h, d, r
 
 
 class ExpresswayEnv(gym.Env):
@@ -63,7 +94,8 @@ class ExpresswayEnv(gym.Env):
     eqs. 18–22). The transition rules are in ``dynamics.py`` (a count model on a SOC grid).
 
     ## Action Space
-    ``MultiDiscrete``, flat, three blocks (``ActionLayout`` encodes/decodes):
+    ``MultiDiscrete``, flat (``ActionLayout`` encodes/decodes). ``action_mode="moves"``
+    (default), three blocks:
 
     | block | shape | value | meaning |
     |---|---|---|---|
@@ -77,6 +109,26 @@ class ExpresswayEnv(gym.Env):
     moves off the SOC range, unreachable stations (eq. 8) and counts above the arrivals.
     The paper's methods pick a station's total charging power and assign it to batteries
     with the Hungarian algorithm; that assignment *is* a ``moves`` block.
+
+    ``action_mode="station"``: the paper's own decision variables, four blocks —
+
+    | block | shape | value | meaning |
+    |---|---|---|---|
+    | power | (N_B,) | 0..n_power_levels | station n's grid charging this hour: level k = round(k / n_power_levels · N_b · max_charge_steps) SOC steps (4 kWh each; default 12 levels of 40 kW) |
+    | b2b | (N_B,) | 0..n_b2b_levels | 0 = B2B off; level j = round(j / n_b2b_levels · N_b / 2) donor batteries giving one step each to the others |
+    | dispatch | (C, N_B) | as above | as above |
+    | release | (M,) | as above | as above |
+
+    The env turns (power, donors) into each station's moves with the paper's Hungarian
+    assignment (eqs. 23–25, ``assign.station_moves`` — the PSO baselines' own call) and
+    steps them like a moves action. Masks: power levels above what the station's
+    batteries can take this hour (``max_charge_steps`` each, up to SOC_max) except the
+    first one reaching it, B2B levels > 0 when no battery can donate (or the config has no
+    donor rate), dispatch and release as above. Why: learnability (2·N_B small choices
+    instead of N_B·L·R counts). With n_power_levels = N_b·max_charge_steps and
+    n_b2b_levels = N_b/2 every PSO plan is exactly one station action. Counterfactual
+    days of eq. (19) replay the moves the station action gave in the played day. The
+    vector env supports ``"moves"`` only.
 
     ## Observation Space
     ``Box(0, 1, float32)``, flat:
@@ -148,11 +200,16 @@ class ExpresswayEnv(gym.Env):
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(n_obs,), dtype=np.float32)
         # action slices, the observation buffer and its views, the mask layout
         self._moves_shape = (1, *lay.moves_shape)
-        self._dispatch = slice(lay.n_moves, lay.n_moves + lay.n_dispatch)
-        self._release = slice(lay.n_moves + lay.n_dispatch, None)
+        self._dispatch = slice(lay.n_head, lay.n_head + lay.n_dispatch)
+        self._release = slice(lay.n_head + lay.n_dispatch, None)
         self._obs_buf = np.zeros(n_obs)
         self._obs_views()
-        self._mask_moves = lay.n_moves * (c.batteries_per_station + 1)
+        self._station_mode = c.action_mode == "station"
+        self._mask_moves = int(lay.nvec[: lay.n_head].sum())  # mask length of the head block(s)
+        self.moves_layout = ActionLayout(c, mode="moves") if self._station_mode else lay
+        if self._station_mode:
+            self.power_units = assign.power_level_units(c)  # (n_power_levels + 1,) SOC steps
+            self.b2b_donors = assign.b2b_level_donors(c)     # (n_b2b_levels + 1,) donors
         self._mask_len = int(lay.nvec.sum())
         values = np.arange(c.batteries_per_station + 1)
         self._up_to = values[None, :] <= values[:, None]  # (N_b + 1, N_b + 1): row k allows 0..k
@@ -219,7 +276,12 @@ class ExpresswayEnv(gym.Env):
         release = None
         if self._release_open[hour]:
             release = np.minimum(a[self._release], inst.release_candidates[hour])
-        moves = a[: self.layout.n_moves].reshape(self._moves_shape)
+        if self._station_mode:
+            moves = self.station_moves(a[: self.layout.n_head])
+            logged = np.concatenate([moves.ravel(), a[self.layout.n_head:]])
+        else:
+            moves = a[: self.layout.n_moves].reshape(self._moves_shape)
+            logged = a
         if self._cf is None:
             h = dynamics.step_batch(tables, c, hour, self._price_list[hour], st.counts[None],
                                     st.incoming[None], moves, dispatch[None],
@@ -231,7 +293,7 @@ class ExpresswayEnv(gym.Env):
         self.state = dynamics.state_after(st, h, 0)
         self._stock, self._stock_of = h.stock[0], self.state
         self._history.append(res)
-        self._action_log.append(a)
+        self._action_log.append(logged)
         self._starts.append(st)
         self._costs.append(float(h.cost[0]))
         terminated = hour + 1 >= c.horizon_h
@@ -290,21 +352,54 @@ class ExpresswayEnv(gym.Env):
             return a.astype(np.int64)
         raise ValueError(
             f"action: expected a MultiDiscrete vector of shape {self.action_space.shape} with "
-            f"0 <= a[i] < nvec[i] (layout: moves {self.layout.moves_shape}, dispatch "
+            f"0 <= a[i] < nvec[i] (layout: {self._head_doc()}, dispatch "
             f"{self.layout.dispatch_shape}, release ({self.layout.n_release},)), got shape "
             f"{a.shape}")
 
+    def _head_doc(self) -> str:
+        if self._station_mode:
+            n = self.config.n_stations
+            return f"power levels ({n},), B2B levels ({n},)"
+        return f"moves {self.layout.moves_shape}"
+
+    def station_moves(self, head: np.ndarray) -> np.ndarray:
+        """(1, N_B, L, R) moves of a station-mode head ``[power levels | B2B levels]`` on
+        the current state: the Hungarian assignment of each station's power (eqs. 23–25)."""
+        n = self.config.n_stations
+        head = np.asarray(head, dtype=np.int64)
+        units, donors = self.power_units[head[:n]], self.b2b_donors[head[n:2 * n]]
+        return assign.station_block_moves(self.config, self.tables, self.state.counts,
+                                          units, donors)[None]
+
     def action_masks(self) -> np.ndarray:
         """Flat MaskablePPO mask (length ``sum(nvec)``): counts above the batteries present
-        or moves off the SOC range, unreachable stations (eq. 8), counts above the hour's
-        arrivals / release candidates."""
+        or moves off the SOC range (station mode: power levels beyond the first that
+        reaches what the batteries can take, B2B without a donor), unreachable stations
+        (eq. 8), counts above the hour's arrivals / release candidates."""
         st = self.state
         mask = np.empty(self._mask_len, dtype=bool)
-        limit = st.counts[:, :, None] * self.tables.feasible
-        # row k of the table allows 0..k: one row copy per (station, level, rate)
-        self._up_to.take(limit.ravel(), axis=0, out=mask[: self._mask_moves].reshape(limit.size, -1))
+        if self._station_mode:
+            self._station_mask(st.counts, mask[: self._mask_moves])
+        else:
+            limit = st.counts[:, :, None] * self.tables.feasible
+            # row k of the table allows 0..k: one row copy per (station, level, rate)
+            self._up_to.take(limit.ravel(), axis=0, out=mask[: self._mask_moves].reshape(limit.size, -1))
         mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
         return mask
+
+    def _station_mask(self, counts: np.ndarray, out: np.ndarray) -> None:
+        """Station-mode head mask: level k allowed if k = 0 or level k − 1 is below the
+        station's headroom (power) / donor capacity (B2B)."""
+        c = self.config
+        n_p = c.n_power_levels + 1
+        power = out[: c.n_stations * n_p].reshape(c.n_stations, n_p)
+        b2b = out[c.n_stations * n_p:].reshape(c.n_stations, -1)
+        room = assign.headroom(c, counts)
+        power[:, 0] = True
+        power[:, 1:] = self.power_units[None, :-1] < room[:, None]
+        b2b[:, 0] = True
+        can = assign.donor_capacity(counts) if self.tables.donor_col >= 0 else np.zeros(c.n_stations)
+        b2b[:, 1:] = self.b2b_donors[None, :-1] < can[:, None]
 
     def render(self):
         if self.render_mode != "rgb_array":
@@ -377,8 +472,9 @@ class ExpresswayEnv(gym.Env):
 
     @property
     def _actions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """The requested actions of the episode so far as (moves, dispatch, release)."""
-        return [self.layout.decode(a) for a in self._action_log]
+        """The requested actions of the episode so far as (moves, dispatch, release) (station
+        mode: the moves its station actions gave)."""
+        return [self.moves_layout.decode(a) for a in self._action_log]
 
     def note_metric(self, name: str, value: float) -> None:
         """Let a planner report on its solve in the episode metrics (``PLANNER_METRICS``):

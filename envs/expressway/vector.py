@@ -78,6 +78,9 @@ class ExpresswayVectorEnv(VectorEnv):
         # one template env: config validation, spaces, price and mask tables, shared by all
         self._template = env = ExpresswayEnv(config, **overrides)
         self.config = c = env.config
+        if c.action_mode != "moves":
+            raise ValueError(f"action_mode: the vectorised Expressway supports 'moves' only, got "
+                             f"{c.action_mode!r} (use gym.make per sub-env for 'station')")
         self.num_envs = N = int(num_envs)
         self.max_episode_steps = None if max_episode_steps is None else int(max_episode_steps)
         self.render_mode = None
