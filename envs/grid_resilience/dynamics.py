@@ -76,7 +76,7 @@ class Decision:
 
     storage_kw: np.ndarray  # (S,)
     gt_kw: np.ndarray  # (G,)
-    mess_target: np.ndarray  # (M,) site index, -1 = stay
+    mess_target: np.ndarray | list[int]  # (M,) site index, -1 = stay
 
 
 def action_size(inst: GridResilienceInstance) -> int:
@@ -97,9 +97,9 @@ def decode_action(inst: GridResilienceInstance, action: np.ndarray) -> Decision:
     a /= tabs.decode_div
     a *= tabs.decode_mul
     s, g = inst.storage.n, len(inst.gt_bus)
-    bins = np.minimum(np.floor(a[s + g:]), inst.n_sites).astype(np.int64)
-    bins -= 1
-    return Decision(storage_kw=a[:s], gt_kw=a[s:s + g], mess_target=bins)
+    k = inst.n_sites
+    # MESS bin = min(floor(x), K) with x = (a + 1) / 2 · (K + 1) ≥ 0, so int() floors it.
+    return Decision(storage_kw=a[:s], gt_kw=a[s:s + g], mess_target=[min(int(x), k) - 1 for x in a[s + g:].tolist()])
 
 
 def encode_action(inst: GridResilienceInstance, storage_kw: np.ndarray, gt_kw: np.ndarray,
@@ -186,15 +186,15 @@ class ScenarioTables:
             q_isl = np.bincount(isl, q_served, minlength=k)
             self.flow_q_full.append(topo.subtree.dot(q_served - np.bincount(topo.reference, q_isl, minlength=n)))
         self._connections: dict[tuple[int, ...], _Connection] = {}
-        self._energised: dict[tuple[bool, ...], tuple[np.ndarray, np.ndarray | None]] = {}
+        self._energised: dict[tuple[bool, ...], tuple[np.ndarray, list[int] | None]] = {}
 
-    def energised(self, island_on: tuple[bool, ...]) -> tuple[np.ndarray, np.ndarray | None]:
-        """(N,) energised mask for the islands that are on, and the indices of the
-        energised buses (None when all are)."""
+    def energised(self, island_on: tuple[bool, ...]) -> tuple[np.ndarray, list[int] | None]:
+        """(N,) energised mask for the islands that are on, and the energised buses
+        (None when all are)."""
         out = self._energised.get(island_on)
         if out is None:
             mask = np.array(island_on)[self.topo.island]
-            out = self._energised[island_on] = (mask, None if mask.all() else np.flatnonzero(mask))
+            out = self._energised[island_on] = (mask, None if mask.all() else np.flatnonzero(mask).tolist())
         return out
 
     def connection(self, mess_site: tuple[int, ...]) -> _Connection:
@@ -208,7 +208,7 @@ class _Connection:
     """Storage buses and islands for one MESS parking pattern (-1 = travelling)."""
 
     def __init__(self, tab: ScenarioTables, mess_site: tuple[int, ...]) -> None:
-        inst, k = tab.inst, tab.n_islands
+        inst = tab.inst
         bus = inst.storage.bus.tolist()
         site_bus = inst.mess_site_bus.tolist()
         for j, s in zip(inst.mess_index.tolist(), mess_site):
@@ -217,9 +217,10 @@ class _Connection:
         s_isl = tab.topo.island[sbus]
         self.bus = np.array(bus, dtype=np.int64)
         self.sbus = np.array(sbus, dtype=np.int64)
-        self.island2 = np.concatenate([s_isl, s_isl + k])  # [discharge | charge] → island bins
-        c = [1.0 if b >= 0 else 0.0 for b in bus]
-        self.sign2 = np.array(c + [-x for x in c])  # [req | −req], 0 where not connected
+        # Connected storages that can exchange power, with their island (unconnected or
+        # zero-power ones have P^c = P^d = 0 and change no sum).
+        power = inst.storage.power_kw.tolist()
+        self.active = [(j, i) for j, (b, i) in enumerate(zip(bus, s_isl.tolist())) if b >= 0 and power[j] > 0]
         # Nodal injections are (Σ GT + Σ PV) + Σ storage per bus. One bincount over the
         # three lists in a row sums each bus left to right, which is the same sum unless a
         # bus with a GT or PV unit also has several PV units or several storages.
@@ -236,13 +237,10 @@ class StepTables:
         sto, fd, cfg = inst.storage, inst.feeder, inst.config
         s = sto.n
         self.n_storage = s
-        self.idx2 = np.concatenate([np.arange(s), np.arange(s)])
-        self.sign2 = np.concatenate([np.ones(s), -np.ones(s)])
-        # Energy headroom [E − E^min | E^max − E] = E·sign + offset (exact: a − b = a + (−b)).
-        self.offset2 = np.concatenate([-sto.energy_min_kwh, sto.energy_max_kwh])
-        self.mul2 = np.concatenate([sto.efficiency, np.ones(s)])
-        self.div2 = np.concatenate([np.ones(s), sto.efficiency])
-        self.power2 = np.concatenate([sto.power_kw, sto.power_kw])
+        # Per-storage constants as Python floats: ~10 units, cheaper than numpy calls.
+        self.storage_limits = list(zip(sto.energy_min_kwh.tolist(), sto.energy_max_kwh.tolist(),
+                                       sto.power_kw.tolist(), sto.efficiency.tolist()))
+        self.storage_loss = list(zip(sto.kind.tolist(), sto.loss_per_kwh.tolist()))
         self.gt_capacity = inst.gt_capacity_kw.tolist()
         g, m = len(inst.gt_bus), inst.n_mess
         self.decode_add = np.concatenate([np.full(s, -0.0), np.ones(g + m)])
@@ -273,18 +271,19 @@ def step_tables(inst: GridResilienceInstance) -> StepTables:
 def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Decision) -> StepOutcome:
     """Advance ``state`` by one hour in place and return what happened.
 
-    Written for speed on a small feeder: island-level rules run on Python floats (a
-    handful of islands), vectors stay in numpy, and whatever depends only on the
-    scenario and the hour comes from ``step_tables``. Every quantity is evaluated in
-    the same order of floating-point operations as the plain vectorised form, so the
-    results are the same to the bit (up to the sign of zeros)."""
+    Written for speed on a small feeder, where a numpy call costs as much as ~20 Python
+    float operations: the rules of the few storages, gas turbines, MESS and islands run
+    on Python floats, bus and line vectors stay in numpy, and whatever depends only on
+    the scenario and the hour comes from ``step_tables``. Every quantity is evaluated
+    with the same floating-point operations in the same order as the plain vectorised
+    form (``git log`` has it), so the results are the same to the bit (up to the sign
+    of zeros)."""
     cfg = inst.config
     t = state.t
     tabs = step_tables(inst)
     tab = tabs.scenarios[state.scenario]
     topo, k, root = tab.topo, tab.n_islands, tab.root
     load, dg_av = tab.load[t], tab.dg[t]
-    sto = inst.storage
 
     # 1. MESS movement (a few units: plain Python).
     sites: tuple[int, ...] = ()
@@ -297,7 +296,9 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
                 if s < 0 and arrive[m] <= t:
                     site[m] = site_arr[m] = dest[m]
         # A parked MESS departs if it has moves left (Σ_t v_{m,t} ≤ Ω_trans^max).
-        target = np.asarray(decision.mess_target, dtype=np.int64).tolist()
+        target = decision.mess_target
+        if type(target) is not list:
+            target = np.asarray(target, dtype=np.int64).tolist()
         moves, limit, travel = state.mess_moves.tolist(), cfg.mess_move_limit, tabs.travel_h
         for m, g in enumerate(target):
             s = site[m]
@@ -309,19 +310,31 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
         sites = tuple(site)
     conn = tab.connection(sites)
 
-    # 2. Storage limits, discharge and charge side by side: p2 = [P^d | P^c].
-    e = state.energy_kwh
-    head = e[tabs.idx2]
-    head *= tabs.sign2
-    head += tabs.offset2  # [E − E^min | E^max − E]
-    np.maximum(head, 0.0, out=head)
-    head *= tabs.mul2
-    head /= tabs.div2  # [(E − E^min) η | (E^max − E) / η]
-    np.minimum(tabs.power2, head, out=head)
-    p2 = np.asarray(decision.storage_kw, dtype=np.float64)[tabs.idx2]
-    p2 *= conn.sign2  # [req | −req], 0 if not connected
-    np.maximum(p2, 0.0, out=p2)
-    np.minimum(p2, head, out=p2)
+    # 2. Storage requests clipped to the power and energy limits (a few units: plain
+    # Python floats, the same operations as the vectorised form), summed per island.
+    energy = state.energy_kwh.tolist()
+    req = np.asarray(decision.storage_kw, dtype=np.float64).tolist()
+    n_s = tabs.n_storage
+    pd, pc = [0.0] * n_s, [0.0] * n_s
+    dis_isl, ch_isl = [0.0] * k, [0.0] * k
+    limits = tabs.storage_limits
+    for j, i in conn.active:
+        r = req[j]
+        if r > 0.0:  # P^d ≤ min(P^max, (E − E^min) η)
+            e_min, _, p_max, eta = limits[j]
+            x = energy[j] - e_min
+            x = x * eta if x > 0.0 else 0.0
+            x = p_max if p_max <= x else x
+            pd[j] = r = r if r <= x else x
+            dis_isl[i] += r
+        elif r < 0.0:  # P^c ≤ min(P^max, (E^max − E) / η)
+            _, e_max, p_max, eta = limits[j]
+            x = e_max - energy[j]
+            x = x / eta if x > 0.0 else 0.0
+            x = p_max if p_max <= x else x
+            r = -r
+            pc[j] = r = r if r <= x else x
+            ch_isl[i] += r
     gt = []
     for g, cap in zip(np.asarray(decision.gt_kw, dtype=np.float64).tolist(), tabs.gt_capacity):
         g = g if not g < 0.0 else 0.0
@@ -331,14 +344,13 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     gt_isl = [0.0] * k
     for g, i in zip(gt, tab.gt_island):
         gt_isl[i] += g
-    dc_isl = np.bincount(conn.island2, p2, minlength=2 * k).tolist()
     dg_isl, load_isl = tab.dg_island_kw[t], tab.load_island[t]
     deficit = [0.0] * k
     dispatch_scale = [1.0] * k
     curtail_frac = [0.0] * k
     curtailing = scaled = short = False  # short: an island other than the root's has a deficit
     for i in range(k):
-        balance = gt_isl[i] + dc_isl[i] + dg_isl[i] - load_isl[i] - dc_isl[k + i]
+        balance = gt_isl[i] + dis_isl[i] + dg_isl[i] - load_isl[i] - ch_isl[i]
         if balance > _EPS:
             # Surplus: curtail PV first, then scale down gas turbines and discharges.
             dg = dg_isl[i]
@@ -348,7 +360,7 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
                 curtailing = True
             rest = balance - curtailed
             if rest > _EPS:  # implies disp > rest > 0
-                disp = gt_isl[i] + dc_isl[i]
+                disp = gt_isl[i] + dis_isl[i]
                 scale = (disp - rest) / disp
                 dispatch_scale[i] = scale if scale > 0.0 else 0.0
                 scaled = True
@@ -371,7 +383,7 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
         np.minimum(s, tab.shed_loads[t], out=s)
         shed = s[tab.inv_order]
         for i in range(k):  # what shedding could not cover reduces charging
-            ch, d = dc_isl[k + i], deficit[i]
+            ch, d = ch_isl[i], deficit[i]
             if ch > 0 and d > 0:
                 lo, hi = tab.island_span[i]
                 shed_isl = 0.0
@@ -383,7 +395,9 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
                     charge_scale[i] = scale if scale > 0.0 else 0.0
                     scaled = True
     if scaled:  # (multiplying by 1 would change nothing)
-        p2 = p2 * np.array(dispatch_scale + charge_scale)[conn.island2]
+        for j, i in conn.active:
+            pd[j] *= dispatch_scale[i]
+            pc[j] *= charge_scale[i]
     gt_kw = np.array([g * dispatch_scale[i] for g, i in zip(gt, tab.gt_island)], dtype=np.float64)
     if curtailing:
         dg_curt = dg_av * np.array(curtail_frac)[tab.dg_island]
@@ -391,9 +405,7 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
         dg_curt_total = float(np.add.reduce(dg_curt))
     else:
         dg_curt, dg_used, dg_curt_total = np.zeros(len(dg_av)), dg_av.copy(), 0.0
-    s_n = tabs.n_storage
-    pd, pc = p2[:s_n], p2[s_n:]
-    storage_kw = pd - pc
+    storage_kw = np.array([d - c for d, c in zip(pd, pc)])
     served = load if shed is None else load - shed
 
     # 4. LinDistFlow.
@@ -424,13 +436,12 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     island_on = [x > _EPS for x in np.bincount(isl, inj, minlength=k).tolist()]
     island_on[root] = True
     energised, on_bus = tab.energised(tuple(island_on))
-    if on_bus is None:
-        v_min = float(np.minimum.reduce(voltage))
-    else:
+    if on_bus is not None:
         voltage *= energised  # 0 on de-energised buses
-        v_min = float(np.minimum.reduce(voltage[on_bus]))
+    v_list = voltage.tolist()  # min/max of 33 floats: cheaper in Python than two reductions
+    v_min = min(v_list) if on_bus is None else min(map(v_list.__getitem__, on_bus))
     energised = energised.copy()
-    if v_min >= tabs.v_low and np.maximum.reduce(voltage) <= tabs.v_high:
+    if v_min >= tabs.v_low and max(v_list) <= tabs.v_high:
         violations = 0
     else:
         violations = int(np.count_nonzero(energised & ((voltage < tabs.v_low) | (voltage > tabs.v_high))))
@@ -440,30 +451,34 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
 
     # 5. Cost of the hour (the paper's lower-level objective, one t, one z).
     # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS) in one bincount.
-    loss = np.bincount(sto.kind, sto.loss_per_kwh * (pc + pd), minlength=3).tolist()
+    loss = [0.0, 0.0, 0.0]
+    storage_loss = tabs.storage_loss
+    for j, _ in conn.active:
+        kind, w = storage_loss[j]
+        loss[kind] += w * (pc[j] + pd[j])
     costs = {
         "load_shedding": float(inst.shed_penalty.dot(shed)) if shed is not None else 0.0,
-        "dg_curtailment": float(cfg.dg_curtail_penalty_per_kwh * dg_curt_total),
-        "grid_purchase": float(tabs.price[t] * grid),
+        "dg_curtailment": cfg.dg_curtail_penalty_per_kwh * dg_curt_total,
+        "grid_purchase": tabs.price[t] * grid,
         "gt_fuel": float(inst.gt_cost.dot(gt_kw)),
         "ev_rb_loss": loss[0],
         "mess_loss": loss[2],
         "sess_loss": loss[1],
-        "network_loss": float(cfg.flow_cost_per_kwh * np.add.reduce(abs_flow)),
+        "network_loss": cfg.flow_cost_per_kwh * float(np.add.reduce(abs_flow)),
     }
 
     # Energy update, E_{t+1} = E_t + η P^c Δt − P^d Δt / η.
-    energy = e + sto.efficiency * pc
-    energy -= pd / sto.efficiency
-    np.maximum(energy, sto.energy_min_kwh, out=energy)
-    state.energy_kwh = np.minimum(energy, sto.energy_max_kwh, out=energy)
+    for j, (e_min, e_max, _, eta) in enumerate(limits):
+        e = energy[j]
+        if pd[j] or pc[j]:
+            e = e + eta * pc[j] - pd[j] / eta
+        e = e if e >= e_min else e_min
+        energy[j] = e if e <= e_max else e_max
+    state.energy_kwh = np.array(energy)
     state.t = t + 1
     if shed is None:
         shed = np.zeros(n)
-    return StepOutcome(load_kw=load, shed_kw=shed, storage_kw=storage_kw, storage_bus=conn.bus.copy(), gt_kw=gt_kw,
-                       dg_used_kw=dg_used, dg_curtailed_kw=dg_curt, grid_kw=grid,
-                       flow_kw=flow, flow_kvar=flow_q, voltage_pu=voltage, energised=energised,
-                       island_imbalance_kw=imbalance, costs=costs,
-                       voltage_violations=violations, line_overloads=overloads,
-                       load_total_kw=tab.load_total[t], dg_curtailed_total_kw=dg_curt_total,
-                       min_voltage_pu=v_min)
+    # (positional: keyword calls of a 19-field dataclass cost ~3 numpy calls)
+    return StepOutcome(load, shed, storage_kw, conn.bus.copy(), gt_kw, dg_used, dg_curt, grid, flow, flow_q,
+                       voltage, energised, imbalance, costs, violations, overloads, tab.load_total[t],
+                       dg_curt_total, v_min)

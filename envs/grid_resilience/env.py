@@ -129,7 +129,6 @@ class GridResilienceEnv(gym.Env):
         self._obs_rows = [np.stack([self._static_observation(z, t) for t in range(self.config.horizon_h + 1)])
                           for z in range(inst.n_scenarios)]
         self._n_tail = inst.storage.n + m * (k + 2)
-        self._tail = np.zeros(self._n_tail)
         self._critical = np.flatnonzero(inst.critical)
 
     # -- gymnasium API ---------------------------------------------------------------
@@ -178,6 +177,7 @@ class GridResilienceEnv(gym.Env):
         for key, value in out.costs.items():
             tot[_COST_TOTAL_KEYS[key]] += value
         terminated = self.state.t >= self.config.horizon_h
+        imbalance = out.island_imbalance_kw.tolist()
         info = {
             "reward_breakdown": breakdown,
             "hour": self.state.t,
@@ -191,7 +191,7 @@ class GridResilienceEnv(gym.Env):
             "min_voltage_pu": out.min_voltage_pu,
             "voltage_violations": out.voltage_violations,
             "line_overloads": out.line_overloads,
-            "island_imbalance_kw": float(np.maximum.reduce(np.abs(out.island_imbalance_kw))),
+            "island_imbalance_kw": max(max(imbalance), -min(imbalance)),  # max |·| over a few islands
         }
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
@@ -215,13 +215,13 @@ class GridResilienceEnv(gym.Env):
     # -- helpers ---------------------------------------------------------------------
     def _static_observation(self, z: int, t_state: int) -> np.ndarray:
         """The observation entries fixed by scenario z and hour ``t_state`` (float32,
-        clipped), with 0 where the state's entries go."""
+        clipped): 0 where the state's entries go, headroom 1 (no import yet)."""
         inst = self.instance
         t = min(t_state, self.config.horizon_h - 1)
         load_tab, _, dg_tab = inst.scenario_tables[z]
         connected, in_service = self._static_topology[z]
         obs = np.concatenate([
-            [t_state / self.config.horizon_h, inst.price[t] / self._price_scale, 0.0],
+            [t_state / self.config.horizon_h, inst.price[t] / self._price_scale, 1.0],  # headroom 1 if unused
             load_tab[t] / self._load_scale, connected, in_service, dg_tab[t] / self._dg_scale,
             np.zeros(inst.storage.n + inst.n_mess * (inst.n_sites + 2)),
         ]).astype(np.float32)
@@ -230,13 +230,14 @@ class GridResilienceEnv(gym.Env):
     def _observation(self) -> np.ndarray:
         inst, st = self.instance, self.state
         obs = self._obs_rows[st.scenario][st.t].copy()
-        headroom = 1.0
         if self.last_outcome is not None and self.config.substation_capacity_kw > 0:
+            # Clipping before the float32 cast equals clipping after it (0 and 1 are exact).
             headroom = 1.0 - self.last_outcome.grid_kw / self.config.substation_capacity_kw
-        # Clipping before the float32 cast equals clipping after it (0 and 1 are exact).
-        obs[2] = min(max(headroom, 0.0), 1.0)
-        tail, s = self._tail, inst.storage.n
-        np.divide(st.energy_kwh, self._e_scale, out=tail[:s])
+            obs[2] = min(max(headroom, 0.0), 1.0)
+        start = len(obs) - self._n_tail
+        s = inst.storage.n
+        tail = obs[start:]
+        np.divide(st.energy_kwh, self._e_scale, out=tail[:s])  # computed in float64, stored as float32
         m = inst.n_mess
         if m:
             k = inst.n_sites
@@ -251,7 +252,6 @@ class GridResilienceEnv(gym.Env):
                 mess[m * (k + 1) + j] = (limit - moves) / self._move_scale
             tail[s:] = mess
         np.minimum(np.maximum(tail, 0.0, out=tail), 1.0, out=tail)
-        obs[len(obs) - self._n_tail:] = tail
         return obs
 
 
