@@ -214,10 +214,12 @@ def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
     v_n = instance.n_vans
     tabs = instance.tables
     factor = tabs.ones
-    if config.consumption_noise_std > 0:  # = np.clip(..., 0.5, 1.5)
-        factor = np.minimum(np.maximum(
-            1.0 + config.consumption_noise_std * rng.standard_normal(v_n), 0.5), 1.5)
-    kwh = instance.kwh_per_km[None, :] * config.consumption_scale * factor[:, None]
+    if config.consumption_noise_std > 0:  # = np.clip(..., 0.5, 1.5), in plain floats
+        std = config.consumption_noise_std
+        factor = [1.0 + std * z for z in rng.standard_normal(v_n).tolist()]
+        factor = np.array([1.5 if f > 1.5 else (0.5 if f < 0.5 else f) for f in factor])
+    # = kwh_per_km[None, :] * scale * factor[:, None]
+    kwh = np.multiply.outer(factor, instance.kwh_per_km * config.consumption_scale)
     d = instance.depot
     xy = tabs.xy[d]
     return FleetState(
@@ -225,7 +227,7 @@ def new_state(config: FleetV2VConfig, instance: FleetV2VInstance,
         energy_kwh=list(tabs.start_kwh),
         mode=[READY] * v_n, event_h=list(tabs.depart_h),
         started=[False] * v_n, route_idx=[1] * v_n, node=[d] * v_n,
-        origin_dist_km=instance.dist_km[tabs.depot_rows], origin_xy_km=[xy] * v_n,
+        origin_dist_km=tabs.depot_dist.copy(), origin_xy_km=[xy] * v_n,
         move_target=[d] * v_n, move_purpose=[ROUTE] * v_n, move_start_h=[0.0] * v_n,
         move_len_km=[0.0] * v_n, move_speed_kmh=[1.0] * v_n, move_kwh=[0.0] * v_n,
         move_start_kwh=[0.0] * v_n, move_end=[ARRIVE] * v_n, partner=[-1] * v_n,

@@ -15,6 +15,8 @@ from swapgym.envs.fleet_v2v.config import FleetV2VConfig
 from swapgym.envs.fleet_v2v.instance import FleetV2VInstance, make_instance
 
 _INTEGER = (int, np.integer)
+_OBS_AT = ("deciding_van", "soc", "position_km", "mode", "remaining_km", "next_window_h",
+           "station_km", "provider_kwh", "rendezvous_km", "time_h")
 _ONE_HOT = tuple(array("f", [1.0 if i == m else 0.0 for i in range(6)]) for m in range(6))
 
 
@@ -146,7 +148,7 @@ class FleetV2VEnv(gym.Env):
         # item is set from a Python float with the same float32 rounding as numpy's)
         sl = self._slices
         self._vals = array("f", bytes(4 * len(self._buf)))
-        self._at = {k: s_.start for k, s_ in sl.items()}
+        self._at = tuple(sl[k].start for k in _OBS_AT)  # offsets of the keys in _OBS_AT
         self._views = list(sl.items())
         self._shown_dec = -1  # deciding van whose one-hot entry is set
         self._shown_plan = False  # provider_kwh / rendezvous_km hold a plan
@@ -216,22 +218,20 @@ class FleetV2VEnv(gym.Env):
         # ``self._vals`` holds the previous observation (float32); rewrite what changed,
         # copy it into a new numpy array and hand out views per key.
         st, inst = self.state, self.instance
-        vals, at = self._vals, self._at
+        vals = self._vals
+        o_dec, o_soc, o_pos, o_mode, o_rem, o_win, o_st, o_prov, o_rdv, o_time = self._at
         c = st.deciding
         if c != self._shown_dec:
-            o = at["deciding_van"]
             if self._shown_dec >= 0:
-                vals[o + self._shown_dec] = 0.0
+                vals[o_dec + self._shown_dec] = 0.0
             if c >= 0:
-                vals[o + c] = 1.0
+                vals[o_dec + c] = 1.0
             self._shown_dec = c
         # one pass over the vans (same formulas as dyn._move_fraction / _energy_now /
         # _xy_now, inlined: this is the hottest loop of the env)
         t = st.time_h
         cap = inst.battery_kwh
         xy_nodes = inst.tables.xy
-        o_soc, o_pos, o_mode = at["soc"], at["position_km"], at["mode"]
-        o_rem, o_win = at["remaining_km"], at["next_window_h"]
         last = self._route_cols - 1
         table, suffix, window = self._route_table, self._suffix, self._window
         odist, at_node, dist = st.origin_dist_km, st.node, self._dist
@@ -287,16 +287,14 @@ class FleetV2VEnv(gym.Env):
                 vals[i: i + 6] = _ONE_HOT[m]
             cache[v] = (m, k, origin, e, target)
         self._energy_now = energy
-        o = at["station_km"]
         n_s = len(self._stations)
         if c >= 0:
             n = at_node[c]
-            vals[o: o + n_s] = (self._station_km[n] if n >= 0
-                                else array("f", odist[c, self._stations].tolist()))
+            vals[o_st: o_st + n_s] = (self._station_km[n] if n >= 0
+                                      else array("f", odist[c, self._stations].tolist()))
         else:
-            vals[o: o + n_s] = array("f", bytes(4 * n_s))
+            vals[o_st: o_st + n_s] = array("f", bytes(4 * n_s))
         plan = self._plan if c >= 0 else None
-        o_prov, o_rdv = at["provider_kwh"], at["rendezvous_km"]
         v_n = len(energy)
         if plan is not None:
             has = plan.node >= 0
@@ -307,7 +305,7 @@ class FleetV2VEnv(gym.Env):
         elif self._shown_plan:
             vals[o_prov: o_prov + v_n] = vals[o_rdv: o_rdv + v_n] = array("f", bytes(4 * v_n))
             self._shown_plan = False
-        vals[at["time_h"]] = t
+        vals[o_time] = t
         buf = np.array(vals)
         return {k: buf[s_] for k, s_ in self._views}
 

@@ -118,7 +118,7 @@ class FleetV2VInstance:
             start_h=float(self.depart_h.min()),
             start_kwh=tuple((self.initial_soc * self.battery_kwh).tolist()),
             depart_h=tuple(self.depart_h.astype(float).tolist()),
-            depot_rows=[self.depot] * self.n_vans,
+            depot_dist=np.tile(self.dist_km[self.depot], (self.n_vans, 1)),
             route_suffix=self.route_suffix_km.tolist(),
             route_from_rows=route_from.tolist(),
             arange=np.arange(self.n_vans))
@@ -150,9 +150,9 @@ class InstanceTables:
     route_from: (V, R + 1, N) road km from every node through ``routes[v][k:]`` home
         (index k ≥ len(route): straight home), as ``dynamics.remaining_km`` computes it.
     n_stations: S; mask_shape: (1 + S + V, L), the shape of ``dynamics.action_mask``.
-    ones: (V,) ones (no consumption noise). start_h, start_kwh, depart_h, depot_rows: what
+    ones: (V,) ones (no consumption noise). start_h, start_kwh, depart_h, depot_dist: what
         ``dynamics.new_state`` starts from (first departure, energy and departure per van,
-        the index list that gathers V copies of the depot's distance row).
+        (V, N) copies of the depot's distance row).
     route_suffix, route_from_rows: ``route_suffix_km`` and ``route_from`` as lists.
     arange: ``np.arange(V)``.
     """
@@ -171,7 +171,7 @@ class InstanceTables:
     start_h: float
     start_kwh: tuple
     depart_h: tuple
-    depot_rows: list
+    depot_dist: np.ndarray
     route_suffix: list
     route_from_rows: list
     arange: np.ndarray
