@@ -29,9 +29,10 @@ assignment), an uncontrolled-charging greedy, and the day optimum on HiGHS.
 
 The Hungarian step (``hungarian_assign``, ``station_moves``, ``steps_to_moves``) lives in
 ``envs/expressway/assign.py`` (the env's ``action_mode="station"`` uses it) and is
-re-exported here. In ``action_mode="station"`` the PSO's power and donors per station snap
-to the env's levels (with one step per level, as in moves mode); greedy and the oracle
-play the station action nearest to their moves plan (the oracle is then no longer exact).
+re-exported here. In ``action_mode="station"`` every baseline hands its moves plan to the
+env (``ExpresswayEnv.plan_moves``) and plays the same day as in moves mode, so the score's
+anchors do not depend on the agent's action space; ``PSOPolicy(station_levels=True)``
+instead snaps the swarm to the env's levels and plays station actions.
 
 PSO sizes: the paper gives none; ``PSOConfig(n_particles=10, iterations=12)`` keeps every
 baseline × 5 seeds of the benchmark within ~90 s on one core (a 20×12 swarm was not
@@ -80,12 +81,14 @@ def _nearest_level(values: np.ndarray, levels: np.ndarray) -> np.ndarray:
 def _action(env, layout: ActionLayout, moves: np.ndarray, dispatch: np.ndarray,
             release: np.ndarray) -> np.ndarray:
     """A moves plan as an action of ``env``: itself in ``action_mode="moves"``; in
-    ``"station"`` mode the nearest station action — per station the level nearest to its
-    net grid steps and the B2B level nearest to its donors (an approximation: the env
-    re-assigns that power with the Hungarian rule)."""
+    ``"station"`` mode the plan is handed to the env (``plan_moves``: the same day as in
+    moves mode) and the action is the nearest station action — per station the power
+    level nearest to its net grid steps and the B2B level nearest to its donors (valid
+    under the masks; its power/B2B blocks are not played)."""
     u = env.unwrapped
     if u.config.action_mode == "moves":
         return layout.encode(moves, dispatch, release)
+    u.plan_moves(moves)
     r = layout.rates
     donors = moves[..., r < 0].sum(axis=(1, 2))
     grid = (moves * r).sum(axis=(1, 2))
@@ -146,14 +149,19 @@ class PSOPolicy(BasePolicy):
     3. if some EV is released, one PSO over the whole M3 space, seeded with both plans,
        updates the lower and middle levels.
     Per hour M3's objective is never above M2's plan on the same state, and an M3 day
-    that releases nobody is M2's day exactly. ``nested=False`` is one PSO over the whole
-    M3 space (the swarm's random stream then differs from M2's from the first hour on, so
+    that releases nobody is M2's day exactly. ``station_levels`` (``action_mode=
+    "station"`` only): the swarm's power and donors per station snap to the env's levels
+    and the plan is played as station actions (the paper's method expressed in that action
+    space); without it the plan is handed to the env as moves (``plan_moves``), the same
+    day as in moves mode. ``nested=False`` is one PSO over the whole M3 space (the swarm's random stream then differs from M2's from the first hour on, so
     M3 and M2 days differ by the PSO's seed-to-seed noise, ~±10 $, even without a release).
     """
 
     def __init__(self, b2b: bool = False, release: bool = False, pso: PSOConfig = DEFAULT_PSO,
-                 seed: int = 0, readiness_hours: int = 3, nested: bool = True) -> None:
+                 seed: int = 0, readiness_hours: int = 3, nested: bool = True,
+                 station_levels: bool = False) -> None:
         super().__init__()
+        self.station_levels = bool(station_levels)
         self.b2b, self.release, self.pso, self.seed = b2b, release, pso, seed
         self.readiness_hours = readiness_hours
         self.nested = bool(nested and release)
@@ -164,16 +172,17 @@ class PSOPolicy(BasePolicy):
         inst: ExpresswayInstance = self.env.instance
         self.inst, self.cfg, self.tables = inst, inst.config, self.env.tables
         self.layout = ActionLayout(self.cfg, mode="moves")
-        # action_mode="station": particles' power and donors snap to the env's levels, so
-        # every plan the swarm scores is one station action exactly
-        self.station_mode = self.cfg.action_mode == "station"
+        # action_mode="station" with station_levels: particles' power and donors snap to
+        # the env's levels, so every plan the swarm scores is one station action exactly
+        self.station_mode = self.cfg.action_mode == "station" and self.station_levels
         base = getattr(self.env, "np_random_seed", None)
         base = base if isinstance(base, int) and base >= 0 else 0
         self.rng = np.random.default_rng((self.seed, base))
         self._inner: PSOPolicy | None = None
         if self.nested:
             # the inner M2 draws from M2's stream; the release stage has its own
-            self._inner = PSOPolicy(self.b2b, False, self.pso, self.seed, self.readiness_hours)
+            self._inner = PSOPolicy(self.b2b, False, self.pso, self.seed, self.readiness_hours,
+                                    station_levels=self.station_levels)
             self._inner.reset(env)
             self.rng = np.random.default_rng((self.seed, base, 3))
         self.to_go, self.dp_steps = cost_to_go_per_battery(inst, self.tables)
@@ -353,7 +362,7 @@ class PSOPolicy(BasePolicy):
             return u.layout.encode_station(_nearest_level(d.units, u.power_units),
                                            _nearest_level(d.donate, u.b2b_donors),
                                            d.dispatch, d.release)
-        return self.layout.encode(d.moves, d.dispatch, d.release)
+        return _action(self.env, self.layout, d.moves, d.dispatch, d.release)
 
 
 class GreedyPolicy(BasePolicy):

@@ -128,7 +128,9 @@ class ExpresswayEnv(gym.Env):
     instead of N_B·L·R counts). With n_power_levels = N_b·max_charge_steps and
     n_b2b_levels = N_b/2 every PSO plan is exactly one station action. Counterfactual
     days of eq. (19) replay the moves the station action gave in the played day. The
-    vector env supports ``"moves"`` only.
+    vector env supports ``"moves"`` only. Planners whose plan is a moves block (the
+    baselines) hand it to the env with ``plan_moves`` before the step, so their days, and
+    the score's anchors, are those of moves mode.
 
     ## Observation Space
     ``Box(0, 1, float32)``, flat:
@@ -207,6 +209,7 @@ class ExpresswayEnv(gym.Env):
         self._station_mode = c.action_mode == "station"
         self._mask_moves = int(lay.nvec[: lay.n_head].sum())  # mask length of the head block(s)
         self.moves_layout = ActionLayout(c, mode="moves") if self._station_mode else lay
+        self._planned_moves: np.ndarray | None = None
         if self._station_mode:
             self.power_units = assign.power_level_units(c)  # (n_power_levels + 1,) SOC steps
             self.b2b_donors = assign.b2b_level_donors(c)     # (n_b2b_levels + 1,) donors
@@ -247,6 +250,7 @@ class ExpresswayEnv(gym.Env):
         if key != self._tables_key:
             self.tables, self._tables_key = dynamics.cost_tables(inst), key
         self.state = dynamics.initial_state(inst)
+        self._planned_moves = None
         self._history = []
         self._action_log = []
         self._starts = []
@@ -277,7 +281,10 @@ class ExpresswayEnv(gym.Env):
         if self._release_open[hour]:
             release = np.minimum(a[self._release], inst.release_candidates[hour])
         if self._station_mode:
-            moves = self.station_moves(a[: self.layout.n_head])
+            if self._planned_moves is not None:  # a planner's moves block (``plan_moves``)
+                moves, self._planned_moves = self._planned_moves, None
+            else:
+                moves = self.station_moves(a[: self.layout.n_head])
             logged = np.concatenate([moves.ravel(), a[self.layout.n_head:]])
         else:
             moves = a[: self.layout.n_moves].reshape(self._moves_shape)
@@ -386,6 +393,20 @@ class ExpresswayEnv(gym.Env):
             self._up_to.take(limit.ravel(), axis=0, out=mask[: self._mask_moves].reshape(limit.size, -1))
         mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
         return mask
+
+    def plan_moves(self, moves: np.ndarray) -> None:
+        """Planner hook (station mode): play ``moves`` (N_B, L, R) at the next ``step``
+        instead of the Hungarian moves of its power/B2B blocks (dispatch and release still
+        come from the action). For planners whose plan is a moves block — the MILP oracle,
+        greedy, the PSO baselines — so that their days in a station-mode run are their
+        moves-mode days and the normalised score keeps its anchors (the problem is the
+        same; only the agent's interface differs). Agents see the action space only."""
+        if not self._station_mode:
+            raise ValueError("plan_moves: only for action_mode='station' (moves mode: the action)")
+        m = np.asarray(moves)
+        if m.shape != self.layout.moves_shape:
+            raise ValueError(f"moves: expected shape {self.layout.moves_shape}, got {m.shape}")
+        self._planned_moves = np.maximum(m.astype(np.int64), 0)[None]
 
     def _station_mask(self, counts: np.ndarray, out: np.ndarray) -> None:
         """Station-mode head mask: level k allowed if k = 0 or level k − 1 is below the

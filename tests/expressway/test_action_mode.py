@@ -157,7 +157,7 @@ def test_pso_m2_through_station_mode_plays_the_same_day():
     for kw in ({}, FINE):
         env = gym.make(ENV_ID, horizon_h=6, price_per_kwh=(0.05,) * 3 + (0.16,) * 3,
                        arrival_rate_per_h=(3, 6, 9, 9, 6, 3), **kw).unwrapped
-        pol = PSOPolicy(b2b=True)
+        pol = PSOPolicy(b2b=True, station_levels=True)
         obs, _ = env.reset(seed=2)
         pol.reset(env)
         total = 0.0
@@ -172,7 +172,7 @@ def test_pso_m2_through_station_mode_plays_the_same_day():
 def test_baselines_act_in_station_mode():
     from swapgym.baselines.expressway import GreedyPolicy
 
-    for pol in (GreedyPolicy(), PSOPolicy(b2b=True, release=True)):
+    for pol in (GreedyPolicy(), PSOPolicy(b2b=True, release=True, station_levels=True)):
         env = gym.make(ENV_ID, horizon_h=3, price_per_kwh=(0.1,) * 3,
                        arrival_rate_per_h=(5, 5, 5), **STATION).unwrapped
         obs, _ = env.reset(seed=0)
@@ -210,3 +210,63 @@ def test_out_of_space_station_action_raises_clear_error():
 def test_vector_env_refuses_station_mode():
     with pytest.raises(ValueError, match="action_mode"):
         gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point", **STATION)
+
+
+def test_station_training_yaml_resolves_and_builds():
+    from pathlib import Path
+
+    from swapgym.agents import build_model, make_vec_env
+    from swapgym.train.config import resolve
+
+    path = Path(__file__).resolve().parents[2] / "train" / "configs" / "expressway_station.yaml"
+    cfg = resolve("Expressway", None, path, overrides={}, default_algo="maskable_ppo")
+    assert cfg.env_kwargs == STATION
+    venv = make_vec_env(ENV_ID, 1, 0, cfg.env_kwargs, "dummy", cfg.normalize)
+    model = build_model(cfg.algo, venv, cfg.hyperparams, seed=0)
+    assert model.action_space == gym.make(ENV_ID, **STATION).action_space
+    venv.close()
+
+
+@pytest.mark.parametrize("name", ["greedy", "m1", "oracle"])
+def test_baselines_in_station_mode_play_their_moves_mode_day(name):
+    """The baselines hand their moves plan to the env (``plan_moves``): the score's anchors
+    are the same whichever action space the agent has."""
+    from swapgym.baselines.expressway import GreedyPolicy, OraclePolicy
+
+    make = {"greedy": GreedyPolicy, "m1": PSOPolicy, "oracle": OraclePolicy}[name]
+    days = []
+    for kw in ({}, STATION):
+        env = gym.make(ENV_ID, horizon_h=6, price_per_kwh=(0.05,) * 3 + (0.16,) * 3,
+                       arrival_rate_per_h=(3, 6, 9, 9, 6, 3), **kw).unwrapped
+        pol = make()
+        obs, _ = env.reset(seed=4)
+        pol.reset(env)
+        rewards = []
+        for _ in range(6):
+            a = pol.act(obs)
+            assert env.action_space.contains(a)
+            obs, r, _, _, info = env.step(a)
+            rewards.append(r)
+        metrics = {k: v for k, v in info["episode_metrics"].items() if not k.startswith("planner_")}
+        days.append((rewards, metrics, [h.moves for h in env.history]))
+    checks.assert_equal_transitions(days[0], days[1], name)
+
+
+def test_plan_moves_is_for_station_mode_and_used_once():
+    env = gym.make(ENV_ID).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="plan_moves"):
+        env.plan_moves(np.zeros(env.layout.moves_shape))
+    env = gym.make(ENV_ID, **STATION).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="shape"):
+        env.plan_moves(np.zeros(3))
+    zero = env.layout.encode_station(np.zeros(3), np.zeros(3), np.zeros(env.layout.dispatch_shape),
+                                     np.zeros(2))
+    planned = np.zeros(env.layout.moves_shape, dtype=np.int64)
+    planned[0, 0, list(env.tables.rates).index(1)] = env.state.counts[0, 0]
+    env.plan_moves(planned)
+    env.step(zero)
+    np.testing.assert_array_equal(env.history[-1].moves, planned)
+    env.step(zero)  # the plan is used once: the zero station action charges nothing
+    assert not env.history[-1].moves.any()
