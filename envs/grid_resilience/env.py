@@ -130,6 +130,7 @@ class GridResilienceEnv(gym.Env):
                           for z in range(inst.n_scenarios)]
         self._n_tail = inst.storage.n + m * (k + 2)
         self._critical = np.flatnonzero(inst.critical)
+        self._mess_obs: dict[tuple, np.ndarray] = {}  # see _mess_observation
 
     # -- gymnasium API ---------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -237,22 +238,36 @@ class GridResilienceEnv(gym.Env):
         start = len(obs) - self._n_tail
         s = inst.storage.n
         tail = obs[start:]
-        np.divide(st.energy_kwh, self._e_scale, out=tail[:s])  # computed in float64, stored as float32
-        m = inst.n_mess
-        if m:
-            k = inst.n_sites
-            mess = [0.0] * (m * (k + 2))
-            limit, t = self.config.mess_move_limit, st.t
-            for j, (site, arrive, moves) in enumerate(zip(st.mess_site.tolist(), st.mess_arrive.tolist(),
-                                                          st.mess_moves.tolist())):
-                if site >= 0:
-                    mess[j * k + site] = 1.0  # parked at site k (one-hot)
-                else:  # hours to arrival
-                    mess[m * k + j] = max(arrive - t, 0) / self._travel_scale
-                mess[m * (k + 1) + j] = (limit - moves) / self._move_scale
-            tail[s:] = mess
+        tail[:s] = st.energy_kwh / self._e_scale  # (float64 → float32 like astype)
+        if inst.n_mess:
+            tail[s:] = self._mess_observation(st)
         np.minimum(np.maximum(tail, 0.0, out=tail), 1.0, out=tail)
         return obs
+
+    def _mess_observation(self, st: dynamics.GridResilienceState) -> np.ndarray:
+        """The MESS entries (one-hot site, hours to arrival, moves left) as float32,
+        cached per MESS situation (it changes only when a MESS departs or arrives)."""
+        site, moves = st.mess_site.tolist(), st.mess_moves.tolist()
+        hours = None
+        if min(site) < 0:
+            t = st.t
+            hours = tuple(max(a - t, 0) if s < 0 else 0 for s, a in zip(site, st.mess_arrive.tolist()))
+        key = (tuple(site), tuple(moves), hours)
+        seg = self._mess_obs.get(key)
+        if seg is None:
+            inst = self.instance
+            m, k, limit = inst.n_mess, inst.n_sites, self.config.mess_move_limit
+            mess = [0.0] * (m * (k + 2))
+            for j in range(m):
+                if site[j] >= 0:
+                    mess[j * k + site[j]] = 1.0  # parked at site k (one-hot)
+                else:  # hours to arrival
+                    mess[m * k + j] = hours[j] / self._travel_scale
+                mess[m * (k + 1) + j] = (limit - moves[j]) / self._move_scale
+            if len(self._mess_obs) > 4096:
+                self._mess_obs.clear()
+            seg = self._mess_obs[key] = np.array(mess).astype(np.float32)
+        return seg
 
 
 _COST_TOTAL_KEYS = {k: f"cost_{k}" for k in dynamics.COST_KEYS}
