@@ -450,7 +450,7 @@ def step(inst: GridResilienceInstance, state: GridResilienceState, decision: Dec
     imbalance = np.bincount(isl, inj - served, minlength=k)  # charging is inside inj as −pc
 
     # 5. Cost of the hour (the paper's lower-level objective, one t, one z).
-    # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS) in one bincount.
+    # Storage losses w·(P^c + P^d) per kind (0 EV-RB, 1 SESS, 2 MESS), summed in storage order.
     loss = [0.0, 0.0, 0.0]
     storage_loss = tabs.storage_loss
     for j, _ in conn.active:

@@ -29,6 +29,10 @@ def _invariants(env, obs, reward, info):
     assert np.all(u.state.energy_kwh <= sto.energy_max_kwh + 1e-6)
     assert np.all(out.shed_kw >= -1e-9) and np.all(out.shed_kw <= out.load_kw + 1e-9)
     assert np.all(np.isfinite(out.voltage_pu))
+    # the outcome's scalars are the reductions of its arrays
+    assert out.load_total_kw == float(out.load_kw.sum())
+    assert out.dg_curtailed_total_kw == float(out.dg_curtailed_kw.sum())
+    assert out.min_voltage_pu == float(out.voltage_pu[out.energised].min())
 
 
 def test_rollout__balance_closes_and_storage_within_limits():
