@@ -121,10 +121,10 @@ class TransitionTables:
         self.bays = station.n_chargers  # (K,)
         self.bays_col = station.n_chargers[:, None]  # (K, 1)
         self.bays_list = station.n_chargers.tolist()
-        self.level_kwh = station.level_kwh.tolist()
-        self.revenue = station.swap_revenue_eur.tolist()
-        self.penalty = station.lost_penalty_eur.tolist()
-        self.degradation = station.degradation_eur_per_kwh.tolist()
+        self.level_kwh = PerType(station.level_kwh)
+        self.revenue = PerType(station.swap_revenue_eur)
+        self.penalty = PerType(station.lost_penalty_eur)
+        self.degradation = PerType(station.degradation_eur_per_kwh)
         self.charge_efficiency = station.charge_efficiency
         self.discharge_efficiency = station.discharge_efficiency
         K = station.n_types
@@ -164,10 +164,16 @@ def sum_types(x: np.ndarray) -> np.ndarray | float:
     return total([x[..., k] for k in range(x.shape[-1])])
 
 
-def action_bounds(tables: TransitionTables, levels: np.ndarray) -> np.ndarray:
+def action_bounds(tables: TransitionTables, levels: np.ndarray, batch_last: bool = False) -> np.ndarray:
     """Largest useful request of each flat action entry, (..., D) for levels (..., K, L + 1):
     charging at level l at most the packs there and the type's chargers; discharging (when
-    enabled) at level j + 1 the same."""
+    enabled) at level j + 1 the same. ``batch_last``: levels are (K, L + 1, N) and the
+    bounds (D, N)."""
+    if batch_last:
+        rows = levels.reshape(-1, levels.shape[-1]).take(tables.bound_index, axis=0)
+        return np.minimum(rows, tables.bound_cap[:, None])
+    if levels.ndim == 2:  # one station: take reads the flat levels
+        return np.minimum(levels.take(tables.bound_index), tables.bound_cap)
     flat = levels.reshape(*levels.shape[:-2], -1)
     return np.minimum(flat.take(tables.bound_index, axis=-1), tables.bound_cap)
 
@@ -234,22 +240,36 @@ def hour(lv, ch, dis, arr, bays, moves: HourMoves, mn=min):
 
 def hour_money(tables: TransitionTables, price, gained, dropped, swaps, lost, discharging: bool):
     """Energy and money of one hour from the per-type results of :func:`hour`: each argument
-    is a sequence over types (Python numbers for one station, arrays for a batch); price
-    EUR/kWh. Returns (stored_kwh per type, removed_kwh per type or None, grid_import_kwh,
-    grid_export_kwh, swap_revenue, lost_swap_penalty, energy_cost, degradation_cost)."""
-    stored = list(map(mul, gained, tables.level_kwh))
+    is indexed by type (a list of Python numbers for one station, a (K, N) array for a
+    batch); price EUR/kWh. Per-type amounts are added up type by type in order, so both give
+    the same floats. Returns (stored_kwh per type, removed_kwh per type or None,
+    grid_import_kwh, grid_export_kwh, swap_revenue, lost_swap_penalty, energy_cost,
+    degradation_cost)."""
+    stored = _times(gained, tables.level_kwh)
     bought = total(stored) / tables.charge_efficiency
     removed = None
     if discharging:
-        removed = list(map(mul, dropped, tables.level_kwh))
+        removed = _times(dropped, tables.level_kwh)
         sold = total(removed) * tables.discharge_efficiency
         net = bought - sold
     else:
         sold = 0.0 * bought  # a float for one station, zeros for a batch
         net = bought
-    return (stored, removed, bought, sold, total(list(map(mul, swaps, tables.revenue))),
-            total(list(map(mul, lost, tables.penalty))), price * net,
-            total(list(map(mul, stored, tables.degradation))))
+    return (stored, removed, bought, sold, total(_times(swaps, tables.revenue)), total(_times(lost, tables.penalty)),
+            price * net, total(_times(stored, tables.degradation)))
+
+
+class PerType(list):
+    """Per-type constants: a list of Python floats, and ``col``, the same as a (K, 1) array."""
+
+    def __init__(self, values: np.ndarray) -> None:
+        super().__init__(values.tolist())
+        self.col = np.asarray(values, dtype=float)[:, None]
+
+
+def _times(x, per_type: PerType):
+    """x[k] * per_type[k] for every type k: a list for a list, a (K, N) array for one."""
+    return x * per_type.col if type(x) is np.ndarray else list(map(mul, x, per_type))
 
 
 def transition(station: StationParams, tables: TransitionTables, levels: np.ndarray,
@@ -293,16 +313,21 @@ def charge_all(station: StationParams, levels: np.ndarray) -> np.ndarray:
     return np.clip(station.n_chargers[:, None] - (from_top - want), 0, want)
 
 
-def stored_energy_kwh(station: StationParams, levels: np.ndarray) -> np.ndarray:
-    """Energy held in the packs per type, (..., K) kWh."""
+def stored_energy_kwh(station: StationParams, levels: np.ndarray, batch_last: bool = False) -> np.ndarray:
+    """Energy held in the packs per type, (..., K) kWh (``batch_last``: levels (K, L + 1, N)
+    give (K, N))."""
+    if batch_last:
+        return (levels * np.arange(station.n_levels + 1)[:, None]).sum(1) * station.level_kwh[:, None]
     return (levels * np.arange(station.n_levels + 1)).sum(-1) * station.level_kwh
 
 
 def stock_value_change(station: StationParams, value_per_kwh: np.ndarray, initial_levels: np.ndarray,
-                       final_levels: np.ndarray) -> np.ndarray:
-    """Terminal credit (EUR) for the stored energy gained over an episode, (...,)."""
-    gained = stored_energy_kwh(station, final_levels) - stored_energy_kwh(station, initial_levels)
-    return sum_types(gained * value_per_kwh)
+                       final_levels: np.ndarray, batch_last: bool = False) -> np.ndarray:
+    """Terminal credit (EUR) for the stored energy gained over an episode, (...,)
+    (``batch_last``: levels (K, L + 1, N) and values (K, N) give (N,))."""
+    gained = stored_energy_kwh(station, final_levels, batch_last) - stored_energy_kwh(station, initial_levels,
+                                                                                       batch_last)
+    return total(list(gained * value_per_kwh)) if batch_last else sum_types(gained * value_per_kwh)
 
 
 def rollout(station: StationParams, initial_levels: np.ndarray, charge: np.ndarray,

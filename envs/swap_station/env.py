@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from operator import lt
+from itertools import chain
+from operator import add, lt
 from typing import Any
 
 import gymnasium as gym
@@ -39,6 +40,8 @@ METRIC_NAMES = (
     "arrivals", "swaps_served", "swaps_lost", "batteries_provided", "service_level",
     "energy_bought_kwh", "energy_sold_kwh", "energy_charged_kwh", "peak_grid_power_kw", "solver_fallbacks",
 )
+_METRIC_INDEX = {name: i for i, name in enumerate(METRIC_NAMES)}
+_PEAK = _METRIC_INDEX["peak_grid_power_kw"]
 
 
 class SwapStationEnv(gym.Env):
@@ -167,9 +170,20 @@ class SwapStationEnv(gym.Env):
         T = c.episode_hours
         self._time_by_start = episode_time(self._sampler.hour_of_day_by_start, self._sampler.weekday_by_start, T)
         self._prices32_series = np.clip(self._sampler.prices_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
+        W = c.price_lookahead_hours
+        self._price_shape, self._price_strides = (T, W), (4, 4)  # windows of the float32 price series
+        self._recent_shape = (T + 1, K, RECENT_HOURS)  # windows of a (K, 24 + T) float32 array
+        self._recent_strides = (4, 4 * (RECENT_HOURS + T), 4)
+        self._obs_time, self._obs_price = slice(0, 3), slice(3, 3 + W)  # columns of the table ("stock"
+        self._obs_recent = slice(3 + W, 3 + W + K * RECENT_HOURS)  # is not in it)
+        self._obs_width = 3 + W + K * RECENT_HOURS
+        self._int64 = np.dtype(np.int64)
+        self._nvec_min = int(self._nvec.min()) if len(set(self._nvec_list)) == 1 else 0  # 0: not all equal
+        self._n_entries = len(self._nvec_list)
+        self._n_levels = K * (L + 1)
         self.instance: SwapStationInstance | None = None
         self.state: SwapStationState | None = None
-        self._metrics: dict[str, float] = dict.fromkeys(METRIC_NAMES, 0.0)
+        self._acc: list[float] = [0.0] * len(METRIC_NAMES)  # running episode metrics, METRIC_NAMES order
         self._profit_trace: list[float] = []
 
     # --- gymnasium API ---------------------------------------------------------------
@@ -180,17 +194,24 @@ class SwapStationEnv(gym.Env):
         d = self._sampler.draw(u[None, :], recent_only=True)
         inst = self.instance = self._sampler.instance(u, d)
         self.state = SwapStationState(t=0, levels=inst.initial_levels.copy())
-        T, W = inst.episode_hours, inst.price_lookahead_hours
-        # what the steps read, built once per episode
-        p0 = int(d["price_start"][0])
-        self._prices32 = self._prices32_series[p0 : p0 + T + W - 1]
-        self._price_window = W
+        T = inst.episode_hours
+        # what the steps read, built once per episode: prices and arrivals as Python lists, and
+        # the observation's "time", "price" and "recent_arrivals" of every hour t as row t of
+        # one float32 table (a step copies the row once)
         self._price_list = inst.price_per_kwh[:T].tolist()
         self._arrivals_list = inst.arrivals.tolist()
-        seen = np.minimum(d["arrivals"][0], ARRIVAL_BOUND).T  # recent history and episode, (K, 24 + T)
-        self._seen_arrivals = seen.astype(np.float32, order="C")
-        self._time = self._time_by_start[int(d["start_pick"][0])]  # row t: the observation's "time"
-        self._metrics = dict.fromkeys(METRIC_NAMES, 0.0)
+        table = self._obs_table = np.empty((T + 1, self._obs_width), dtype=np.float32)
+        table[:, self._obs_time] = self._time_by_start[int(d["start_pick"][0])]
+        prices = self._prices32_series  # hour t < T shows t .. t + W - 1, hour T the same as T - 1
+        table[:T, self._obs_price] = np.ndarray(self._price_shape, np.float32, prices, 4 * int(d["price_start"][0]),
+                                                self._price_strides)
+        table[T, self._obs_price] = table[T - 1, self._obs_price]
+        seen = d["arrivals"][0].T.astype(np.float32, order="C")  # recent history and episode, (K, 24 + T)
+        np.minimum(seen, ARRIVAL_BOUND, out=seen)  # (exact: counts below 2**24 are exact in float32)
+        # hour t shows seen[:, t : t + 24]: a strided view of every hour's window
+        table[:, self._obs_recent].reshape(self._recent_shape)[...] = np.ndarray(
+            self._recent_shape, np.float32, seen, 0, self._recent_strides)
+        self._acc = [0.0] * len(METRIC_NAMES)
         self._profit_trace = []
         self._last = None
         return self._obs(), {"start": inst.start, "price_start": inst.price_start}
@@ -214,7 +235,7 @@ class SwapStationEnv(gym.Env):
         price = self._price_list[t]
         money = hour_money(tb, price, gained, dropped, swaps, lost, disc is not None)
         stored, _, bought, sold, revenue, penalty, energy, degradation = money
-        state.levels = levels = np.array(new, dtype=np.int64)
+        state.levels = levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(len(new), -1)
         state.t = t = t + 1
         terminated = t >= T
         stock_value = 0.0
@@ -224,22 +245,13 @@ class SwapStationEnv(gym.Env):
                                                    levels))
         reward = revenue - penalty - energy - degradation + stock_value
         served, n_lost = sum(swaps), sum(lost)
-        m = self._metrics
-        m["profit_eur"] += reward
-        m["swap_revenue_eur"] += revenue
-        m["lost_swap_penalty_eur"] += penalty
-        m["energy_cost_eur"] += energy
-        m["degradation_cost_eur"] += degradation
-        m["stock_value_change_eur"] += stock_value
-        m["arrivals"] += served + n_lost
-        m["swaps_served"] += served
-        m["swaps_lost"] += n_lost
-        m["batteries_provided"] += served
-        m["energy_bought_kwh"] += bought
-        m["energy_sold_kwh"] += sold
-        m["energy_charged_kwh"] += sum(stored)
-        if bought - sold > m["peak_grid_power_kw"]:
-            m["peak_grid_power_kw"] = bought - sold
+        # episode metrics: every running sum advanced at once (in METRIC_NAMES order; the same
+        # float additions as one "+=" per metric), then the peak
+        acc = self._acc = list(map(add, self._acc, (
+            reward, revenue, penalty, energy, degradation, stock_value, served + n_lost, served, n_lost, served,
+            0, bought, sold, sum(stored), 0, 0)))
+        if bought - sold > acc[_PEAK]:
+            acc[_PEAK] = bought - sold
         self._profit_trace.append(reward)
         self._last = (new, charged, discharged, swaps, lost, money)
         info = step_info(revenue, penalty, energy, degradation, stock_value, served, n_lost,
@@ -250,9 +262,10 @@ class SwapStationEnv(gym.Env):
 
     def _action_list(self, action) -> list[int]:
         """The action as a list of Python ints, after checking it is in the space."""
-        if type(action) is np.ndarray and action.dtype == np.int64 and action.shape == self._nvec.shape:
-            a = action.tolist()  # the common case, checked in Python
-            if min(a) >= 0 and all(map(lt, a, self._nvec_list)):
+        if type(action) is np.ndarray and (action.dtype is self._int64 or action.dtype == self._int64):
+            a = action.tolist()  # the common case, checked in Python: a flat list of D ints in range
+            if type(a) is list and len(a) == self._n_entries and type(a[0]) is int and min(a) >= 0 \
+                    and (max(a) < self._nvec_min if self._nvec_min else all(map(lt, a, self._nvec_list))):
                 return a
         return self._check_action(action).tolist()
 
@@ -272,14 +285,9 @@ class SwapStationEnv(gym.Env):
         return a
 
     def _obs(self) -> dict[str, np.ndarray]:
-        t = self.state.t
-        tw = t if t < len(self._price_list) else t - 1
-        return {
-            "time": self._time[t].copy(),
-            "price": self._prices32[tw : tw + self._price_window].copy(),
-            "stock": self.state.levels.astype(np.float32).ravel(),
-            "recent_arrivals": self._seen_arrivals[:, t : t + RECENT_HOURS].flatten(),  # a copy even for K = 1
-        }
+        row = self._obs_table[self.state.t].copy()  # "time", "price" and "recent_arrivals" are views of it
+        return {"time": row[self._obs_time], "price": row[self._obs_price],
+                "stock": self.state.levels.ravel().astype(np.float32), "recent_arrivals": row[self._obs_recent]}
 
     # --- masks, metrics, rendering ----------------------------------------------------
 
@@ -314,15 +322,15 @@ class SwapStationEnv(gym.Env):
         return np.minimum(np.concatenate(parts), self._nvec - 1)
 
     def episode_metrics(self) -> dict[str, float]:
-        m = dict(self._metrics)
+        m = dict(zip(METRIC_NAMES, self._acc, strict=True))
         m["service_level"] = m["swaps_served"] / m["arrivals"] if m["arrivals"] > 0 else 1.0
         return {k: float(v) for k, v in m.items()}
 
     def note_metric(self, name: str, increment: float = 1.0) -> None:
         """Let a planner report an event in the episode metrics (e.g. ``solver_fallbacks``)."""
-        if name not in self._metrics:
+        if name not in _METRIC_INDEX:
             raise ValueError(f"name: not an episode metric of SwapStation: {name!r}")
-        self._metrics[name] += increment
+        self._acc[_METRIC_INDEX[name]] += increment
 
     def render(self):
         if self.render_mode != "rgb_array" or self.state is None:

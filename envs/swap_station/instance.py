@@ -262,6 +262,9 @@ class EpisodeSampler:
         self.raw_floor = np.floor(self.raw)
         self.raw_frac = self.raw - self.raw_floor
         self._raw_floor_int = self.raw_floor.astype(np.int64)
+        # type-major copies ((K, hours) for per-type columns) for the draws
+        self._raw_t, self._raw_frac_t = np.ascontiguousarray(self.raw.T), np.ascontiguousarray(self.raw_frac.T)
+        self._raw_floor_int_t = np.ascontiguousarray(self._raw_floor_int.T)
         starts = data.price_starts_by_weekday
         self.price_start_count = np.array([len(p) for p in starts])
         self.price_start_table = np.zeros((7, self.price_start_count.max()), dtype=np.int64)
@@ -278,12 +281,19 @@ class EpisodeSampler:
         self._price_hours = np.arange(T + W - 1)
         self._recent_hours = np.arange(H - self.RECENT_HOURS, H + T) - H  # relative to the start
         self._all_hours = np.arange(H + T) - H
+        self._value_by_price = self._value_constant = None
         if config.stock_value_per_kwh is None:
             self._value_by_price = np.zeros((len(self.prices_kwh), K))
             candidates = np.unique(self.price_start_table)
             self._value_by_price[candidates] = self._stock_value(self.prices_kwh[candidates[:, None] + self._price_hours])
         else:
-            self._value_by_price = None
+            self._value_constant = np.full(K, float(config.stock_value_per_kwh))
+        expected = self.raw[days]  # (n_starts, T[, K]): the scaled counts riders are drawn around
+        self._expected_by_start = expected if self.per_type else expected[..., None] * station.type_shares
+        for table in (self.hour_of_day_by_start, self.weekday_by_start, self.prices_kwh, self._value_by_price,
+                      self._value_constant, self._expected_by_start):
+            if table is not None:  # episodes hold read-only views of these
+                table.flags.writeable = False
         self._iso: dict[tuple[int, int], str] = {}
         # conditional share of each split stage: type s among types s..K-1
         shares = station.type_shares
@@ -331,7 +341,7 @@ class EpisodeSampler:
         self._cdf_flat, self._guide_flat = [], []
         for p in self.stage_p.tolist():
             table = np.ones((width, width))
-            guide = np.empty((width, G), dtype=np.int32)
+            guide = np.empty((width, G), dtype=np.int16 if width < 2**15 else np.int32)
             for n in range(width):
                 table[n, : n + 1] = _binomial_cdf_row(n, p)
                 q = np.searchsorted(table[n], grid)  # quantile at each cell edge
@@ -367,43 +377,46 @@ class EpisodeSampler:
         return rng.random(self._old_hours * per_hour)
 
     def _split_types(self, totals: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """Per-type counts (..., K) of ``totals`` (...) split by the type shares, from K - 1
-        uniforms (..., K - 1): type s gets Binomial(what is left, its conditional share)."""
+        """Per-type counts (K, ...) of ``totals`` (...) split by the type shares, from K - 1
+        uniforms (K - 1, ...): type s gets Binomial(what is left, its conditional share)."""
         K = self.station.n_types
         if self.config.arrival_noise == "poisson":  # rounded counts never pass the table's first size
             self._grow_split_table(int(totals.max(initial=0)))
         cells = (u * self._GUIDE).astype(np.int64)
-        out = np.empty((*totals.shape, K), dtype=np.int64)
+        out = np.empty((K, *totals.shape), dtype=np.int64)
         left = totals
         for s in range(K - 1):
-            x = self._binomial_quantile(s, left, cells[..., s], u[..., s])
-            out[..., s] = x
+            x = self._binomial_quantile(s, left, cells[s], u[s])
+            out[s] = x
             left = left - x
-        out[..., K - 1] = left
+        out[K - 1] = left
         return out
 
     def _counts(self, rows: np.ndarray, block: np.ndarray) -> np.ndarray:
-        """Arrivals (..., K) of the arrival-series hours ``rows`` (...) from their uniforms
-        ``block`` (..., C + S): count noise, then the split across types."""
-        noise = block[..., : self.noise_cols]
+        """Arrivals (K, ...) of the arrival-series hours ``rows`` (...) from their uniforms
+        ``block`` (C + S, ...): count noise, then the split across types. (Type- and
+        stage-major: every numpy pass runs over contiguous memory.)"""
+        noise = block[: self.noise_cols]
         if not self.per_type:
-            noise = noise[..., 0]
+            noise = noise[0]
         if self.config.arrival_noise == "poisson":
             from scipy.stats import poisson
 
-            counts = np.maximum(poisson.ppf(noise, self.raw[rows]), 0).astype(np.int64)  # ppf(0) is -1
+            counts = np.maximum(poisson.ppf(noise, self._raw_t[..., rows]), 0).astype(np.int64)  # ppf(0) is -1
         else:
-            counts = self._raw_floor_int[rows] + (noise < self.raw_frac[rows])
-        return counts if self.per_type else self._split_types(counts, block[..., self.noise_cols :])
+            counts = self._raw_floor_int_t[..., rows] + (noise < self._raw_frac_t[..., rows])
+        return counts if self.per_type else self._split_types(counts, block[self.noise_cols :])
 
     def draw(self, u: np.ndarray, recent_only: bool = False) -> dict[str, np.ndarray]:
         """Episodes for the uniforms ``u`` (N, n_uniforms). With ``recent_only`` arrivals
         cover only the last RECENT_HOURS of history and the episode (what the envs need),
         else all H + T hours. Returns per-env arrays: arrival_start (N,), start_pick (N,)
         (its index in ``data.arrival_starts``), price_start (N,), levels (N, K, L+1),
-        arrivals (N, h, K) int64 (h = H + T, or RECENT_HOURS + T), prices (N, T+W-1)
-        EUR/kWh, hour_of_day, weekday (N, T), stock_value_per_kwh (N, K)."""
-        c, st, data = self.config, self.station, self.data
+        arrivals (N, h, K) int64 (h = H + T, or RECENT_HOURS + T). What depends only on the
+        days is in the tables: ``hour_of_day_by_start[start_pick]``,
+        ``weekday_by_start[start_pick]`` (T,), ``prices_kwh[price_start + t]`` (EUR/kWh, t <
+        T + W - 1) and ``stock_value(price_start)`` (K,)."""
+        st, data = self.station, self.data
         K, L = st.n_types, st.n_levels
         N = len(u)
         n_starts = len(data.arrival_starts)
@@ -430,23 +443,24 @@ class EpisodeSampler:
             hours = self._all_hours
             old = np.stack([self.history_uniforms(x) for x in u[:, -1]])
             block = np.concatenate([old.reshape(N, self._old_hours, per_hour), block], axis=1)
-        arrivals = self._counts(a0[:, None] + hours, block)
-        prices = self.prices_kwh[p0[:, None] + self._price_hours]
+        block = np.ascontiguousarray(block.transpose(2, 0, 1))  # (C + S, N, h)
+        arrivals = self._counts(a0[:, None] + hours, block).transpose(1, 2, 0)  # (N, h, K) view of (K, N, h)
+        return {"arrival_start": a0, "start_pick": pick, "price_start": p0, "levels": levels, "arrivals": arrivals}
+
+    def stock_value(self, price_start: np.ndarray | int) -> np.ndarray:
+        """EUR/kWh credited for stored energy, (..., K), of episodes whose prices start at
+        ``price_start`` (...) (read-only)."""
         if self._value_by_price is not None:
-            value = self._value_by_price[p0]
-        else:
-            value = np.full((N, K), float(c.stock_value_per_kwh))
-        return {"arrival_start": a0, "start_pick": pick, "price_start": p0, "levels": levels,
-                "arrivals": arrivals, "prices": prices, "hour_of_day": self.hour_of_day_by_start[pick],
-                "weekday": self.weekday_by_start[pick], "stock_value_per_kwh": value}
+            return self._value_by_price[price_start]
+        return np.broadcast_to(self._value_constant, (*np.shape(price_start), self.station.n_types))
 
     def full_history(self, a0: int, seed_uniform: float, recent: np.ndarray) -> np.ndarray:
         """(H, K) arrival history of an episode starting at ``a0``: the older hours drawn from
         ``seed_uniform`` (``history_uniforms``), then the ``recent`` (RECENT_HOURS, K) ones."""
         per_hour = self.noise_cols + self.split_cols
-        block = self.history_uniforms(seed_uniform).reshape(self._old_hours, per_hour)
-        old = self._counts(a0 + self._all_hours[: self._old_hours], block)
-        return np.concatenate([old.reshape(self._old_hours, -1), recent], axis=0)
+        block = self.history_uniforms(seed_uniform).reshape(self._old_hours, per_hour).T
+        old = self._counts(a0 + self._all_hours[: self._old_hours], block)  # (K, old hours)
+        return np.concatenate([old.T, recent], axis=0)
 
     def instance(self, u: np.ndarray, d: dict[str, np.ndarray] | None = None) -> SwapStationInstance:
         """The episode of one row of uniforms ``u`` (n_uniforms,); ``d``: its ``draw`` if
@@ -455,17 +469,17 @@ class EpisodeSampler:
         T, R = c.episode_hours, self.RECENT_HOURS
         if d is None:
             d = self.draw(u[None, :], recent_only=True)
-        a0, p0 = int(d["arrival_start"][0]), int(d["price_start"][0])
+        a0, p0, pick = int(d["arrival_start"][0]), int(d["price_start"][0]), int(d["start_pick"][0])
         counts = d["arrivals"][0]
-        raw = self.raw[a0 : a0 + T]
-        expected = raw if self.per_type else raw[:, None] * st.type_shares
+        # the day's data: read-only views of the tables
         return SwapStationInstance(
             station=st, episode_hours=T, price_lookahead_hours=c.price_lookahead_hours,
             start=self.iso(0, a0), price_start=self.iso(1, p0),
-            hour_of_day=d["hour_of_day"][0], weekday=d["weekday"][0], price_per_kwh=d["prices"][0],
+            hour_of_day=self.hour_of_day_by_start[pick], weekday=self.weekday_by_start[pick],
+            price_per_kwh=self.prices_kwh[p0 : p0 + T + c.price_lookahead_hours - 1],
             history=(self, a0, float(u[-1]), counts[:R]), arrivals=counts[R:],
-            expected_arrivals=np.asarray(expected, dtype=np.float64), initial_levels=d["levels"][0],
-            stock_value_per_kwh=d["stock_value_per_kwh"][0],
+            expected_arrivals=self._expected_by_start[pick], initial_levels=d["levels"][0],
+            stock_value_per_kwh=self.stock_value(p0),
         )
 
 

@@ -18,18 +18,20 @@ import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
+from numpy.lib.stride_tricks import sliding_window_view
 
 from swapgym.envs.swap_station.dynamics import (
     action_bounds,
+    array_min,
+    hour,
+    hour_money,
     step_info,
     stock_value_change,
-    sum_types,
-    transition,
+    total,
 )
 from swapgym.envs.swap_station.env import (
     ARRIVAL_BOUND,
     METRIC_NAMES,
-    PRICE_BOUND,
     RECENT_HOURS,
     SwapStationEnv,
 )
@@ -92,6 +94,7 @@ class SwapStationVectorEnv(VectorEnv):
         T, W = c.episode_hours, c.price_lookahead_hours
         self._T, self._W = T, W
         self._nvec = env._nvec
+        self._nvec_u64 = env._nvec_u64
         rows = np.ascontiguousarray(env._mask_index[None, :] <= env._mask_index[:, None])  # [b]: 0..b allowed
         self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()  # one item per row
         self._mask_select = None if env._mask_select.all() else env._mask_select
@@ -99,20 +102,22 @@ class SwapStationVectorEnv(VectorEnv):
         self._draws: list = [None] * N  # its bound ``random`` method
         self._arange = np.arange(N)
         # per-env episode data and state (rows are overwritten on reset)
-        # Batch-innermost memory: levels are stored (L + 1, K, N) and seen as (N, K, L + 1), so
-        # every slice along the level or type axis in ``transition`` is a contiguous run of N
-        # and per-type constants broadcast along it (numpy then loops over N, not over 3 or 4).
-        self._levels = _batch_innermost(N, K, L + 1)
-        self._charge = _batch_innermost(N, K, L)
-        self._discharge = _batch_innermost(N, K, L)
-        self._initial_levels = np.zeros((N, K, L + 1), dtype=np.int64)
+        # Batch-innermost memory: levels are stored (K, L + 1, N) and seen as (N, K, L + 1), so
+        # dynamics.hour works on (K, N) rows of each level (runs of N) and per-type constants
+        # broadcast along them (numpy then loops over runs of N, not over 3 or 4), and the
+        # observation's "stock" is one 2-D transpose.
+        self._lv = np.zeros((K, L + 1, N), dtype=np.int64)  # self._levels is its (N, K, L + 1) view
+        self._rows: list[np.ndarray] | None = None  # the same levels as L + 1 (K, N) rows, or None
+        self._charge = np.zeros((L, K, N), dtype=np.int64)  # requests per level
+        self._discharge = np.zeros((L, K, N), dtype=np.int64)
+        self._initial_lv = np.zeros((K, L + 1, N), dtype=np.int64)  # levels at the episode start
         self._t = np.zeros(N, dtype=np.int64)
         self._arrivals = np.zeros((T, K, N), dtype=np.int64).transpose(0, 2, 1)  # [t] is (N, K), batch-innermost
         self._seen = np.zeros((N, K, RECENT_HOURS + T), dtype=np.float32)
-        self._price = np.zeros((T, N))  # EUR/kWh of hour t, hour-major
+        self._price = np.zeros((N, T))  # EUR/kWh of hour t
         self._price32 = np.zeros((N, T + W - 1), dtype=np.float32)
         self._time = np.zeros((N, T + 1, 3), dtype=np.float32)
-        self._stock_value = np.zeros((N, K))
+        self._stock_value = np.zeros((K, N))
         self._metrics = np.zeros((len(METRIC_NAMES), N))  # row per metric, as in METRIC_NAMES
         self._ahead = np.empty((N, self._AHEAD, self._sampler.n_uniforms))  # episodes drawn ahead
         self._ahead_pos = np.full(N, self._AHEAD)  # next unused row per sub-env (AHEAD: none)
@@ -183,37 +188,42 @@ class SwapStationVectorEnv(VectorEnv):
         t0 = int(t[0])
         synced = n_auto == 0 and bool((t == t0).all())
         if synced:
-            arrivals, price = self._arrivals[t0], self._price[t0]
+            arrivals, price = self._arrivals[t0], self._price[:, t0]
         else:
             tc = np.minimum(t, self._T - 1)  # finished rows compute garbage, overwritten below
-            arrivals, price = self._arrivals[tc, self._arange], self._price[tc, self._arange]
+            arrivals, price = self._arrivals[tc, self._arange], self._price[self._arange, tc]
+        # the physics: dynamics.hour on (K, N) rows of every level (all types and sub-envs at once)
         charge = self._charge
-        charge[...] = a[:, : K * L].reshape(N, K, L)
+        charge[...] = a[:, : K * L].reshape(N, K, L).transpose(2, 1, 0)
         discharge = None
         if st.allow_discharge:
             discharge = self._discharge
-            discharge[...] = a[:, K * L :].reshape(N, K, L)
-        tr = transition(st, self._tables, self._levels, charge, discharge, arrivals, price)
+            discharge[...] = a[:, K * L :].reshape(N, K, L).transpose(2, 1, 0)
+        tb = self._tables
+        rows = self._rows if self._rows is not None else list(self._lv.transpose(1, 0, 2))
+        new, _, _, gained, dropped, swaps, lost = hour(rows, charge, discharge, arrivals.T, tb.bays_col, tb.moves,
+                                                       array_min)
+        stored, _, bought, sold, revenue, penalty, energy, degradation = hour_money(
+            tb, price, gained, dropped, swaps, lost, discharge is not None)
         stepping = None if n_auto == 0 else ~auto
         if stepping is None:
-            self._levels = tr.levels
+            self._lv = np.stack(new, axis=1)
+            self._rows = new  # contiguous rows for the next step (hour never modifies its inputs)
             t += 1
         else:
-            self._levels[stepping] = tr.levels[stepping]
+            self._lv[:, :, stepping] = np.stack(new, axis=1)[:, :, stepping]
+            self._rows = None
             t[stepping] += 1
         T = self._T
         terminated = t >= T
         truncated = t >= self.max_episode_steps if self.max_episode_steps is not None else np.zeros(N, bool)
         if terminated.any():
-            stock_value = np.where(terminated, stock_value_change(st, self._stock_value, self._initial_levels,
-                                                                  self._levels), 0.0)
+            stock_value = np.where(terminated, stock_value_change(st, self._stock_value, self._initial_lv, self._lv,
+                                                                  batch_last=True), 0.0)
         else:
             stock_value = np.zeros(N)
-        revenue, penalty = tr.swap_revenue, tr.lost_swap_penalty
-        energy, degradation = tr.energy_cost, tr.degradation_cost
         reward = revenue - penalty - energy - degradation + stock_value
-        served, lost = tr.swaps.sum(-1), tr.lost.sum(-1)
-        bought, sold = tr.grid_import_kwh, tr.grid_export_kwh
+        served, lost = swaps.sum(0), lost.sum(0)
         grid = bought - sold
         # episode metrics, one column per name (same order of additions as the single env)
         m = self._metrics
@@ -223,14 +233,14 @@ class SwapStationVectorEnv(VectorEnv):
                             ("degradation_cost_eur", degradation), ("stock_value_change_eur", stock_value),
                             ("arrivals", served + lost), ("swaps_served", served), ("swaps_lost", lost),
                             ("batteries_provided", served), ("energy_bought_kwh", bought),
-                            ("energy_sold_kwh", sold), ("energy_charged_kwh", sum_types(tr.stored_kwh))):
+                            ("energy_sold_kwh", sold), ("energy_charged_kwh", total(stored))):
             row = m[_METRIC[name]]
             row += value if keep is None else np.where(keep, value, 0)
         peak = m[_METRIC["peak_grid_power_kw"]]
         np.maximum(peak, grid if keep is None else np.where(keep, grid, peak), out=peak)
         done = terminated | truncated
         info = step_info(revenue, penalty, energy, degradation, stock_value, served, lost,
-                         self._levels[:, :, L].sum(-1), bought, sold,
+                         self._lv[:, L].sum(0), bought, sold,
                          price.copy())  # price: a view of the episode data otherwise
         if stepping is not None:
             idx = np.flatnonzero(auto)
@@ -257,10 +267,10 @@ class SwapStationVectorEnv(VectorEnv):
         if not self._started:
             raise RuntimeError("SwapStationVectorEnv: call reset() before action_masks()")
         N, D = self.num_envs, len(self._nvec)
-        bounds = action_bounds(self._tables, self._levels)  # (N, D)
+        bounds = action_bounds(self._tables, self._lv, batch_last=True)  # (D, N)
         # row b of the table is the mask of "at most b" over 0..max(nvec)-1: one row gather
         # per entry instead of a comparison broadcast over a tiny axis
-        rows = self._mask_rows.take(bounds).view(bool).reshape(N, D, -1)  # (N, D, max nvec)
+        rows = self._mask_rows.take(bounds.T).view(bool).reshape(N, D, -1)  # (N, D, max nvec)
         return rows.reshape(N, -1) if self._mask_select is None else rows[:, self._mask_select]
 
     def episode_metrics(self) -> dict[str, np.ndarray]:
@@ -268,6 +278,11 @@ class SwapStationVectorEnv(VectorEnv):
         return self._episode_metrics(None)
 
     # --- internals ------------------------------------------------------------------------
+
+    @property
+    def _levels(self) -> np.ndarray:
+        """(N, K, L + 1) packs per level: a view of the (K, L + 1, N) state."""
+        return self._lv.transpose(2, 0, 1)
 
     def _check_actions(self, actions, rows: np.ndarray | None) -> np.ndarray:
         a = np.asarray(actions)
@@ -280,7 +295,8 @@ class SwapStationVectorEnv(VectorEnv):
                 raise ValueError(f"actions: expected integers, got dtype {a.dtype}")
             a = a.astype(np.int64)
         check = a if rows is None else a[rows]
-        if check.size and (check.min() < 0 or (check >= self._nvec).any()):
+        if check.size and ((check.view(np.uint64) >= self._nvec_u64).any() if check.dtype == np.int64
+                           else (check.min() < 0 or (check >= self._nvec).any())):  # as uint64, negatives are huge
             bad = int(np.flatnonzero(((a < 0) | (a >= self._nvec)).any(1) & (True if rows is None else rows))[0])
             raise ValueError(f"actions: row {bad} has an entry outside 0..nvec-1 = {(self._nvec - 1).tolist()}: "
                              f"{a[bad].tolist()}")
@@ -288,17 +304,20 @@ class SwapStationVectorEnv(VectorEnv):
             a = np.where(rows[:, None], a, 0)
         return a
 
-    _RESET_CHUNK = 256  # sub-envs drawn at once: keeps the temporaries small (cache, no page faults)
+    _RESET_CHUNK = 128  # sub-envs drawn at once: keeps the temporaries small (cache, no page faults)
     _AHEAD = 8  # episodes' uniforms drawn per sub-env generator call
 
     def _reset_rows(self, idx: np.ndarray) -> None:
         """Draw new episodes for the sub-envs ``idx`` (same draws as the single env's reset)."""
+        width = self._T + self._W - 1  # read-only sliding windows of the price series (views)
+        windows = (sliding_window_view(self._sampler.prices_kwh, width),
+                   sliding_window_view(self._template._prices32_series, width))
         for lo in range(0, len(idx), self._RESET_CHUNK):
             part = idx[lo : lo + self._RESET_CHUNK]
             contiguous = part[-1] - part[0] == len(part) - 1
-            self._reset_chunk(slice(int(part[0]), int(part[-1]) + 1) if contiguous else part)
+            self._reset_chunk(slice(int(part[0]), int(part[-1]) + 1) if contiguous else part, windows)
 
-    def _reset_chunk(self, rows: slice | np.ndarray) -> None:
+    def _reset_chunk(self, rows: slice | np.ndarray, windows: tuple[np.ndarray, np.ndarray]) -> None:
         # each sub-env draws the single env's row of uniforms from its own generator
         envs = self._arange[rows]
         # Rows come from a per-sub-env block drawn ahead: a generator yields the same
@@ -310,28 +329,31 @@ class SwapStationVectorEnv(VectorEnv):
         for i in empty.tolist():
             draws[i](out=ahead[i])
         pos[empty] = 0
-        u = ahead[envs, pos[envs]]
+        at = pos[envs]
+        first = int(at[0])
+        if isinstance(rows, slice) and (at == first).all():
+            u = ahead[rows, first]  # a view (sub-envs in step reset together)
+        else:
+            u = ahead[envs, at]
         pos[envs] += 1
-        d = self._sampler.draw(u, recent_only=True)
+        sampler = self._sampler
+        d = sampler.draw(u, recent_only=True)
         T = self._T
+        pick, p0 = d["start_pick"], d["price_start"]
         self._levels[rows] = d["levels"]
-        self._initial_levels[rows] = d["levels"]
+        self._rows = None
+        self._initial_lv[..., rows] = d["levels"].transpose(1, 2, 0)
         self._t[rows] = 0
         self._arrivals[:, rows] = d["arrivals"][:, RECENT_HOURS:].transpose(1, 0, 2)  # (T, n, K)
-        self._seen[rows] = np.minimum(d["arrivals"], ARRIVAL_BOUND).transpose(0, 2, 1)
-        self._price[:, rows] = d["prices"][:, :T].T
-        self._price32[rows] = np.clip(d["prices"], -PRICE_BOUND, PRICE_BOUND)
-        hod, wd = d["hour_of_day"], d["weekday"]
-        time = self._time[rows] if isinstance(rows, slice) else np.empty((len(envs), T + 1, 3), np.float32)
-        time[:, :T, 0] = hod / 24.0
-        time[:, :T, 1] = wd / 7.0
-        time[:, :T, 2] = np.arange(T) / T
-        time[:, T, 0] = ((hod[:, -1] + 1) % 24) / 24.0
-        time[:, T, 1] = wd[:, -1] / 7.0
-        time[:, T, 2] = 1.0
-        if not isinstance(rows, slice):
-            self._time[rows] = time
-        self._stock_value[rows] = d["stock_value_per_kwh"]
+        seen = d["arrivals"]
+        if seen.max() > ARRIVAL_BOUND:  # (never with real data: skip the pass)
+            seen = np.minimum(seen, ARRIVAL_BOUND)
+        self._seen[rows] = seen.transpose(0, 2, 1)
+        windows64, windows32 = windows  # row p: the price window of an episode starting at p
+        self._price[rows] = windows64[p0, :T]
+        self._price32[rows] = windows32[p0]
+        self._time[rows] = self._template._time_by_start[pick]
+        self._stock_value[:, rows] = sampler.stock_value(p0).T
         self._metrics[:, rows] = 0.0
         self._start_index[rows] = d["arrival_start"]
         self._price_start_index[rows] = d["price_start"]
@@ -369,39 +391,46 @@ class SwapStationVectorEnv(VectorEnv):
         }
 
     def _stock_obs(self) -> np.ndarray:
-        return self._levels.astype(np.float32).reshape(self.num_envs, -1)
+        return self._lv.reshape(-1, self.num_envs).T.astype(np.float32, order="C")
 
     def _episode_metrics(self, mask: np.ndarray | None) -> dict[str, np.ndarray]:
-        m = self._metrics
-        out = {name: m[i].copy() for i, name in enumerate(METRIC_NAMES)}
+        block = self._metrics.copy()  # each metric a row of its own
+        out = dict(zip(METRIC_NAMES, block, strict=True))
         arrivals = out["arrivals"]
         out["service_level"] = np.divide(out["swaps_served"], arrivals, out=np.ones_like(arrivals),
                                          where=arrivals > 0)
         if mask is not None:
-            for value in out.values():
-                value[~mask] = 0.0
-            out.update({f"_{name}": mask.copy() for name in list(out)})
+            off = ~mask
+            if off.any():
+                block[:, off] = 0.0
+                out["service_level"][off] = 0.0
+            out.update(zip([f"_{name}" for name in out], np.repeat(mask[None], len(out), axis=0), strict=True))
         return out
 
 
-def _batch_innermost(N: int, K: int, levels: int) -> np.ndarray:
-    return np.zeros((levels, K, N), dtype=np.int64).transpose(2, 1, 0)
-
-
-def _masked(info: dict[str, Any], mask: np.ndarray | None) -> dict[str, Any]:
-    """Gymnasium's vector info layout: values zeroed where ``mask`` is False, plus ``_key``."""
-    N = None
+def _masked(info: dict[str, Any], mask: np.ndarray | None, ones: list | None = None) -> dict[str, Any]:
+    """Gymnasium's vector info layout: values zeroed where ``mask`` is False, plus ``_key``
+    (with no mask: rows of one all-True block, each its own memory)."""
     out: dict[str, Any] = {}
+    if mask is None and ones is None:
+        ones = list(np.ones((_count_keys(info), _batch_len(info)), dtype=bool))
     for key, value in info.items():
         if isinstance(value, dict):
-            out[key] = _masked(value, mask)
-            N = len(next(iter(value.values())))
+            out[key] = _masked(value, mask, ones)
         else:
             value = np.asarray(value)
-            N = len(value)
             if mask is not None:
                 value = np.where(mask, value, np.zeros((), value.dtype))
             out[key] = value
-        out[f"_{key}"] = np.ones(N, dtype=bool) if mask is None else mask.copy()
+        out[f"_{key}"] = ones.pop() if mask is None else mask.copy()
     return out
+
+
+def _count_keys(info: dict[str, Any]) -> int:
+    return sum(1 + (_count_keys(v) if isinstance(v, dict) else 0) for v in info.values())
+
+
+def _batch_len(info: dict[str, Any]) -> int:
+    value = next(iter(info.values()))
+    return _batch_len(value) if isinstance(value, dict) else len(value)
 
