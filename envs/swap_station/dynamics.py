@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from operator import add, mul
+from operator import add
 from typing import NamedTuple
 
 import numpy as np
@@ -94,11 +94,12 @@ class TransitionTables:
 
     up / down: (L, L + 1) 0/1 matrices of the moves (planners read these). The rules move
     level l to min(l + lph, L) when charging and level j + 1 to max(j + 1 - lph, 0) when
-    discharging (lph = levels_per_hour), which ``build_station`` guarantees. Per-type
-    constants are kept as Python lists (bays, level_kwh, revenue, penalty, degradation): the
-    single env does its arithmetic on Python numbers, and a list item times a batch gives the
-    same floats as a (K,) array times it. ``bound_index`` / ``bound_cap``: the flat
-    (K * (L + 1)) level index and the cap of each action entry (see ``action_bounds``).
+    discharging (lph = levels_per_hour), which ``build_station`` guarantees; ``moves`` lists
+    them for :func:`hour`. Per-type constants are kept as Python numbers (``bays_list``,
+    ``per_type``): the single env does its arithmetic on Python numbers, and a Python float
+    times a batch gives the same floats as a (K,) array times it. ``bound_index`` /
+    ``bound_cap``: the flat (K * (L + 1)) level index and the cap of each action entry (see
+    ``action_bounds``).
     """
 
     def __init__(self, station: StationParams) -> None:
@@ -121,10 +122,9 @@ class TransitionTables:
         self.bays = station.n_chargers  # (K,)
         self.bays_col = station.n_chargers[:, None]  # (K, 1)
         self.bays_list = station.n_chargers.tolist()
-        self.level_kwh = PerType(station.level_kwh)
-        self.revenue = PerType(station.swap_revenue_eur)
-        self.penalty = PerType(station.lost_penalty_eur)
-        self.degradation = PerType(station.degradation_eur_per_kwh)
+        self.per_type = list(zip(station.level_kwh.tolist(), station.swap_revenue_eur.tolist(),  # per type k:
+                                 station.lost_penalty_eur.tolist(), station.degradation_eur_per_kwh.tolist(),
+                                 strict=True))  # (kWh per level, EUR per swap, per lost swap, per kWh charged)
         self.charge_efficiency = station.charge_efficiency
         self.discharge_efficiency = station.discharge_efficiency
         K = station.n_types
@@ -240,36 +240,32 @@ def hour(lv, ch, dis, arr, bays, moves: HourMoves, mn=min):
 
 def hour_money(tables: TransitionTables, price, gained, dropped, swaps, lost, discharging: bool):
     """Energy and money of one hour from the per-type results of :func:`hour`: each argument
-    is indexed by type (a list of Python numbers for one station, a (K, N) array for a
+    is indexed by type (Python numbers for one station, (N,) rows of a (K, N) array for a
     batch); price EUR/kWh. Per-type amounts are added up type by type in order, so both give
     the same floats. Returns (stored_kwh per type, removed_kwh per type or None,
     grid_import_kwh, grid_export_kwh, swap_revenue, lost_swap_penalty, energy_cost,
     degradation_cost)."""
-    stored = _times(gained, tables.level_kwh)
-    bought = total(stored) / tables.charge_efficiency
-    removed = None
+    stored, removed = [], [] if discharging else None
+    for k, (kwh, revenue_k, penalty_k, degradation_k) in enumerate(tables.per_type):
+        e = gained[k] * kwh
+        stored.append(e)
+        if k == 0:
+            charged_kwh, revenue, penalty, degradation = e, swaps[0] * revenue_k, lost[0] * penalty_k, e * degradation_k
+        else:
+            charged_kwh = charged_kwh + e
+            revenue = revenue + swaps[k] * revenue_k
+            penalty = penalty + lost[k] * penalty_k
+            degradation = degradation + e * degradation_k
+        if discharging:
+            removed.append(dropped[k] * kwh)
+    bought = charged_kwh / tables.charge_efficiency
     if discharging:
-        removed = _times(dropped, tables.level_kwh)
         sold = total(removed) * tables.discharge_efficiency
         net = bought - sold
     else:
         sold = 0.0 * bought  # a float for one station, zeros for a batch
         net = bought
-    return (stored, removed, bought, sold, total(_times(swaps, tables.revenue)), total(_times(lost, tables.penalty)),
-            price * net, total(_times(stored, tables.degradation)))
-
-
-class PerType(list):
-    """Per-type constants: a list of Python floats, and ``col``, the same as a (K, 1) array."""
-
-    def __init__(self, values: np.ndarray) -> None:
-        super().__init__(values.tolist())
-        self.col = np.asarray(values, dtype=float)[:, None]
-
-
-def _times(x, per_type: PerType):
-    """x[k] * per_type[k] for every type k: a list for a list, a (K, N) array for one."""
-    return x * per_type.col if type(x) is np.ndarray else list(map(mul, x, per_type))
+    return stored, removed, bought, sold, revenue, penalty, price * net, degradation
 
 
 def transition(station: StationParams, tables: TransitionTables, levels: np.ndarray,
