@@ -345,21 +345,29 @@ def rollout(station: StationParams, initial_levels: np.ndarray, charge: np.ndarr
     return total, levels
 
 
-def step_info(revenue, penalty, energy, degradation, stock_value, served, lost, full_batteries,
-              bought, sold, price) -> dict:
+def profit(revenue, penalty, energy, degradation, stock_value):
+    """The hour's profit, i.e. the reward (EUR): revenue - penalty - energy - degradation +
+    the terminal stock credit."""
+    return revenue - penalty - energy - degradation + stock_value
+
+
+def step_info(revenue, penalty, energy, degradation, stock_value, reward, served, lost, arrivals, full_batteries,
+              bought, sold, grid, price) -> dict:
     """The per-step ``info`` of one env (floats) or of a batch (arrays): the reward split
-    and the paper's quantities. The single env and the vector env both build it here."""
+    and the paper's quantities. The single env and the vector env both build it here, from
+    what their step computed: ``reward`` = :func:`profit`, ``arrivals`` = served + lost,
+    ``grid`` = bought - sold."""
     return {
         "reward_breakdown": {"swap_revenue": revenue, "lost_swap_penalty": -penalty,
                              "energy_cost": -energy, "degradation_cost": -degradation,
                              "stock_value_change": stock_value},
-        "profit_eur": revenue - penalty - energy - degradation + stock_value,
+        "profit_eur": reward,
         "swaps_served": served,
         "swaps_lost": lost,
-        "arrivals": served + lost,
+        "arrivals": arrivals,
         "full_batteries": full_batteries,
         "energy_bought_kwh": bought,
         "energy_sold_kwh": sold,
-        "grid_power_kw": bought - sold,
+        "grid_power_kw": grid,
         "price_per_kwh": price,
     }

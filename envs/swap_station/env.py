@@ -19,6 +19,7 @@ from swapgym.envs.swap_station.dynamics import (
     action_bounds,
     hour,
     hour_money,
+    profit,
     step_info,
     stock_value_change,
 )
@@ -243,19 +244,20 @@ class SwapStationEnv(gym.Env):
             inst = self.instance
             stock_value = float(stock_value_change(self.station, inst.stock_value_per_kwh, inst.initial_levels,
                                                    levels))
-        reward = revenue - penalty - energy - degradation + stock_value
+        reward = profit(revenue, penalty, energy, degradation, stock_value)
         served, n_lost = sum(swaps), sum(lost)
+        arrivals, grid = served + n_lost, bought - sold
         # episode metrics: every running sum advanced at once (in METRIC_NAMES order; the same
         # float additions as one "+=" per metric), then the peak
         acc = self._acc = list(map(add, self._acc, (
-            reward, revenue, penalty, energy, degradation, stock_value, served + n_lost, served, n_lost, served,
+            reward, revenue, penalty, energy, degradation, stock_value, arrivals, served, n_lost, served,
             0, bought, sold, sum(stored), 0, 0)))
-        if bought - sold > acc[_PEAK]:
-            acc[_PEAK] = bought - sold
+        if grid > acc[_PEAK]:
+            acc[_PEAK] = grid
         self._profit_trace.append(reward)
         self._last = (new, charged, discharged, swaps, lost, money)
-        info = step_info(revenue, penalty, energy, degradation, stock_value, served, n_lost,
-                         sum([row[-1] for row in new]), bought, sold, price)
+        info = step_info(revenue, penalty, energy, degradation, stock_value, reward, served, n_lost, arrivals,
+                         sum([row[-1] for row in new]), bought, sold, grid, price)
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
         return self._obs(), reward, terminated, False, info

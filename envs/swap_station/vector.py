@@ -25,6 +25,7 @@ from swapgym.envs.swap_station.dynamics import (
     array_min,
     hour,
     hour_money,
+    profit,
     step_info,
     stock_value_change,
     total,
@@ -94,7 +95,7 @@ class SwapStationVectorEnv(VectorEnv):
         T, W = c.episode_hours, c.price_lookahead_hours
         self._T, self._W = T, W
         self._nvec = env._nvec
-        self._nvec_u64 = env._nvec_u64
+        self._nvec_u64, self._nvec_min = env._nvec_u64, env._nvec_min
         rows = np.ascontiguousarray(env._mask_index[None, :] <= env._mask_index[:, None])  # [b]: 0..b allowed
         self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()  # one item per row
         self._mask_select = None if env._mask_select.all() else env._mask_select
@@ -106,19 +107,23 @@ class SwapStationVectorEnv(VectorEnv):
         # dynamics.hour works on (K, N) rows of each level (runs of N) and per-type constants
         # broadcast along them (numpy then loops over runs of N, not over 3 or 4), and the
         # observation's "stock" is one 2-D transpose.
-        self._lv = np.zeros((K, L + 1, N), dtype=np.int64)  # self._levels is its (N, K, L + 1) view
+        # Counts are int32 inside (half the memory traffic of int64, same values; sums and the
+        # observation come out as the single env's int64 / float32).
+        self._lv = np.zeros((K, L + 1, N), dtype=np.int32)  # self._levels is its (N, K, L + 1) view
         self._rows: list[np.ndarray] | None = None  # the same levels as L + 1 (K, N) rows, or None
-        self._charge = np.zeros((L, K, N), dtype=np.int64)  # requests per level
-        self._discharge = np.zeros((L, K, N), dtype=np.int64)
-        self._initial_lv = np.zeros((K, L + 1, N), dtype=np.int64)  # levels at the episode start
+        self._charge = np.zeros((L, K, N), dtype=np.int32)  # requests per level
+        self._discharge = np.zeros((L, K, N), dtype=np.int32)
+        self._initial_lv = np.zeros((K, L + 1, N), dtype=np.int32)  # levels at the episode start
+        self._bays = self._tables.bays_col.astype(np.int32)
         self._t = np.zeros(N, dtype=np.int64)
-        self._arrivals = np.zeros((T, K, N), dtype=np.int64).transpose(0, 2, 1)  # [t] is (N, K), batch-innermost
+        self._arrivals = np.zeros((T, K, N), dtype=np.int32).transpose(0, 2, 1)  # [t] is (N, K), batch-innermost
         self._seen = np.zeros((N, K, RECENT_HOURS + T), dtype=np.float32)
         self._price = np.zeros((N, T))  # EUR/kWh of hour t
         self._price32 = np.zeros((N, T + W - 1), dtype=np.float32)
         self._time = np.zeros((N, T + 1, 3), dtype=np.float32)
         self._stock_value = np.zeros((K, N))
         self._metrics = np.zeros((len(METRIC_NAMES), N))  # row per metric, as in METRIC_NAMES
+        self._zeros = np.zeros(N)
         self._ahead = np.empty((N, self._AHEAD, self._sampler.n_uniforms))  # episodes drawn ahead
         self._ahead_pos = np.full(N, self._AHEAD)  # next unused row per sub-env (AHEAD: none)
         self._start_index = np.zeros(N, dtype=np.int64)  # episode starts in the arrival / price series
@@ -201,7 +206,7 @@ class SwapStationVectorEnv(VectorEnv):
             discharge[...] = a[:, K * L :].reshape(N, K, L).transpose(2, 1, 0)
         tb = self._tables
         rows = self._rows if self._rows is not None else list(self._lv.transpose(1, 0, 2))
-        new, _, _, gained, dropped, swaps, lost = hour(rows, charge, discharge, arrivals.T, tb.bays_col, tb.moves,
+        new, _, _, gained, dropped, swaps, lost = hour(rows, charge, discharge, arrivals.T, self._bays, tb.moves,
                                                        array_min)
         stored, _, bought, sold, revenue, penalty, energy, degradation = hour_money(
             tb, price, gained, dropped, swaps, lost, discharge is not None)
@@ -222,26 +227,21 @@ class SwapStationVectorEnv(VectorEnv):
                                                                   batch_last=True), 0.0)
         else:
             stock_value = np.zeros(N)
-        reward = revenue - penalty - energy - degradation + stock_value
+        reward = profit(revenue, penalty, energy, degradation, stock_value)
         served, lost = swaps.sum(0), lost.sum(0)
-        grid = bought - sold
-        # episode metrics, one column per name (same order of additions as the single env)
+        arrivals, grid = served + lost, bought - sold
+        # episode metrics, a row per name: the running sums (METRIC_NAMES up to the charged energy)
+        # advanced at once, as in the single env, then the peak
         m = self._metrics
         keep = None if stepping is None else stepping  # sub-envs whose metrics this step counts
-        for name, value in (("profit_eur", reward), ("swap_revenue_eur", revenue),
-                            ("lost_swap_penalty_eur", penalty), ("energy_cost_eur", energy),
-                            ("degradation_cost_eur", degradation), ("stock_value_change_eur", stock_value),
-                            ("arrivals", served + lost), ("swaps_served", served), ("swaps_lost", lost),
-                            ("batteries_provided", served), ("energy_bought_kwh", bought),
-                            ("energy_sold_kwh", sold), ("energy_charged_kwh", total(stored))):
-            row = m[_METRIC[name]]
-            row += value if keep is None else np.where(keep, value, 0)
+        inc = np.stack([reward, revenue, penalty, energy, degradation, stock_value, arrivals, served, lost, served,
+                        self._zeros, bought, sold, total(stored)])
+        m[: len(inc)] += inc if keep is None else np.where(keep, inc, 0.0)
         peak = m[_METRIC["peak_grid_power_kw"]]
         np.maximum(peak, grid if keep is None else np.where(keep, grid, peak), out=peak)
         done = terminated | truncated
-        info = step_info(revenue, penalty, energy, degradation, stock_value, served, lost,
-                         self._lv[:, L].sum(0), bought, sold,
-                         price.copy())  # price: a view of the episode data otherwise
+        info = step_info(revenue, penalty, energy, degradation, stock_value, reward.copy(), served, lost, arrivals,
+                         self._lv[:, L].sum(0), bought, sold, grid, price.copy())  # (not the returned reward / views)
         if stepping is not None:
             idx = np.flatnonzero(auto)
             self._reset_rows(idx)
@@ -284,6 +284,14 @@ class SwapStationVectorEnv(VectorEnv):
         """(N, K, L + 1) packs per level: a view of the (K, L + 1, N) state."""
         return self._lv.transpose(2, 0, 1)
 
+    def _out_of_range(self, a: np.ndarray) -> bool:
+        if a.dtype != np.int64:
+            return bool(a.min() < 0 or (a >= self._nvec).any())
+        as_u64 = a.view(np.uint64)  # negatives are huge
+        if self._nvec_min:  # every entry has the same range: one reduction
+            return bool(as_u64.max() >= self._nvec_min)
+        return bool((as_u64 >= self._nvec_u64).any())
+
     def _check_actions(self, actions, rows: np.ndarray | None) -> np.ndarray:
         a = np.asarray(actions)
         shape = (self.num_envs, len(self._nvec))
@@ -295,8 +303,7 @@ class SwapStationVectorEnv(VectorEnv):
                 raise ValueError(f"actions: expected integers, got dtype {a.dtype}")
             a = a.astype(np.int64)
         check = a if rows is None else a[rows]
-        if check.size and ((check.view(np.uint64) >= self._nvec_u64).any() if check.dtype == np.int64
-                           else (check.min() < 0 or (check >= self._nvec).any())):  # as uint64, negatives are huge
+        if check.size and self._out_of_range(check):
             bad = int(np.flatnonzero(((a < 0) | (a >= self._nvec)).any(1) & (True if rows is None else rows))[0])
             raise ValueError(f"actions: row {bad} has an entry outside 0..nvec-1 = {(self._nvec - 1).tolist()}: "
                              f"{a[bad].tolist()}")
