@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from swapgym.envs.core.battery import DegradationModel
 from swapgym.envs.core.timeseries import (
@@ -295,6 +296,7 @@ class EpisodeSampler:
             if table is not None:  # episodes hold read-only views of these
                 table.flags.writeable = False
         self._iso: dict[tuple[int, int], str] = {}
+        self._window_views: dict[tuple[int, int], np.ndarray] = {}
         # conditional share of each split stage: type s among types s..K-1
         shares = station.type_shares
         rest = np.cumsum(shares[::-1])[::-1]
@@ -392,20 +394,37 @@ class EpisodeSampler:
         out[K - 1] = left
         return out
 
-    def _counts(self, rows: np.ndarray, block: np.ndarray) -> np.ndarray:
-        """Arrivals (K, ...) of the arrival-series hours ``rows`` (...) from their uniforms
-        ``block`` (C + S, ...): count noise, then the split across types. (Type- and
-        stage-major: every numpy pass runs over contiguous memory.)"""
+    def _counts(self, first: np.ndarray | int, block: np.ndarray) -> np.ndarray:
+        """Arrivals (K, ..., h) of the h arrival-series hours from ``first`` (...) on, from
+        their uniforms ``block`` (C + S, ..., h): count noise, then the split across types.
+        (Type- and stage-major: every numpy pass runs over contiguous memory.)"""
+        h = block.shape[-1]
         noise = block[: self.noise_cols]
         if not self.per_type:
             noise = noise[0]
         if self.config.arrival_noise == "poisson":
             from scipy.stats import poisson
 
-            counts = np.maximum(poisson.ppf(noise, self._raw_t[..., rows]), 0).astype(np.int64)  # ppf(0) is -1
+            raw = self._windows(self._raw_t, h)[..., first, :]
+            counts = np.maximum(poisson.ppf(noise, raw), 0).astype(np.int64)  # ppf(0) is -1
         else:
-            counts = self._raw_floor_int_t[..., rows] + (noise < self._raw_frac_t[..., rows])
+            floor, frac = self._windows(self._raw_floor_int_t, h), self._windows(self._raw_frac_t, h)
+            counts = floor[..., first, :] + (noise < frac[..., first, :])
         return counts if self.per_type else self._split_types(counts, block[self.noise_cols :])
+
+    def _windows(self, series: np.ndarray, h: int) -> np.ndarray:
+        """Read-only sliding windows of h hours of a (..., hours) table (a view, kept per h):
+        row i is hours i .. i + h - 1, so an episode's hours are one row."""
+        key = (id(series), h)
+        view = self._window_views.get(key)
+        if view is None:
+            view = self._window_views[key] = sliding_window_view(series, h, axis=-1)
+        return view
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["_window_views"] = {}  # views: rebuilt on use, not pickled as copies
+        return state
 
     def draw(self, u: np.ndarray, recent_only: bool = False) -> dict[str, np.ndarray]:
         """Episodes for the uniforms ``u`` (N, n_uniforms). With ``recent_only`` arrivals
@@ -444,7 +463,7 @@ class EpisodeSampler:
             old = np.stack([self.history_uniforms(x) for x in u[:, -1]])
             block = np.concatenate([old.reshape(N, self._old_hours, per_hour), block], axis=1)
         block = np.ascontiguousarray(block.transpose(2, 0, 1))  # (C + S, N, h)
-        arrivals = self._counts(a0[:, None] + hours, block).transpose(1, 2, 0)  # (N, h, K) view of (K, N, h)
+        arrivals = self._counts(a0 + hours[0], block).transpose(1, 2, 0)  # (N, h, K) view of (K, N, h)
         return {"arrival_start": a0, "start_pick": pick, "price_start": p0, "levels": levels, "arrivals": arrivals}
 
     def stock_value(self, price_start: np.ndarray | int) -> np.ndarray:
@@ -459,7 +478,7 @@ class EpisodeSampler:
         ``seed_uniform`` (``history_uniforms``), then the ``recent`` (RECENT_HOURS, K) ones."""
         per_hour = self.noise_cols + self.split_cols
         block = self.history_uniforms(seed_uniform).reshape(self._old_hours, per_hour).T
-        old = self._counts(a0 + self._all_hours[: self._old_hours], block)  # (K, old hours)
+        old = self._counts(a0 + self._all_hours[0], block)  # (K, old hours)
         return np.concatenate([old.T, recent], axis=0)
 
     def instance(self, u: np.ndarray, d: dict[str, np.ndarray] | None = None) -> SwapStationInstance:

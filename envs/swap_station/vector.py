@@ -18,7 +18,6 @@ import numpy as np
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from numpy.lib.stride_tricks import sliding_window_view
 
 from swapgym.envs.swap_station.dynamics import (
     action_bounds,
@@ -118,15 +117,17 @@ class SwapStationVectorEnv(VectorEnv):
         self._t = np.zeros(N, dtype=np.int64)
         self._arrivals = np.zeros((T, K, N), dtype=np.int32).transpose(0, 2, 1)  # [t] is (N, K), batch-innermost
         self._seen = np.zeros((N, K, RECENT_HOURS + T), dtype=np.float32)
-        self._price = np.zeros((N, T))  # EUR/kWh of hour t
-        self._price32 = np.zeros((N, T + W - 1), dtype=np.float32)
-        self._time = np.zeros((N, T + 1, 3), dtype=np.float32)
         self._stock_value = np.zeros((K, N))
         self._metrics = np.zeros((len(METRIC_NAMES), N))  # row per metric, as in METRIC_NAMES
         self._zeros = np.zeros(N)
         self._ahead = np.empty((N, self._AHEAD, self._sampler.n_uniforms))  # episodes drawn ahead
         self._ahead_pos = np.full(N, self._AHEAD)  # next unused row per sub-env (AHEAD: none)
         self._start_index = np.zeros(N, dtype=np.int64)  # episode starts in the arrival / price series
+        # per-day tables the steps read from (shared with the template env / sampler)
+        self._time_rows = env._time_by_start.reshape(-1, 3)  # row s * (T + 1) + t: the "time" of start s, hour t
+        self._time_row0 = np.zeros(N, dtype=np.int64)  # s * (T + 1) of each sub-env's start
+        self._prices_kwh = self._sampler.prices_kwh
+        self._price32 = np.zeros((N, T + W - 1), dtype=np.float32)  # the observation's price window
         self._price_start_index = np.zeros(N, dtype=np.int64)
         self._autoreset = np.zeros(N, dtype=bool)
         self._started = False
@@ -193,10 +194,10 @@ class SwapStationVectorEnv(VectorEnv):
         t0 = int(t[0])
         synced = n_auto == 0 and bool((t == t0).all())
         if synced:
-            arrivals, price = self._arrivals[t0], self._price[:, t0]
+            arrivals, price = self._arrivals[t0], self._prices_kwh[self._price_start_index + t0]
         else:
             tc = np.minimum(t, self._T - 1)  # finished rows compute garbage, overwritten below
-            arrivals, price = self._arrivals[tc, self._arange], self._price[self._arange, tc]
+            arrivals, price = self._arrivals[tc, self._arange], self._prices_kwh[self._price_start_index + tc]
         # the physics: dynamics.hour on (K, N) rows of every level (all types and sub-envs at once)
         charge = self._charge
         charge[...] = a[:, : K * L].reshape(N, K, L).transpose(2, 1, 0)
@@ -316,36 +317,34 @@ class SwapStationVectorEnv(VectorEnv):
 
     def _reset_rows(self, idx: np.ndarray) -> None:
         """Draw new episodes for the sub-envs ``idx`` (same draws as the single env's reset)."""
-        width = self._T + self._W - 1  # read-only sliding windows of the price series (views)
-        windows = (sliding_window_view(self._sampler.prices_kwh, width),
-                   sliding_window_view(self._template._prices32_series, width))
+        # Each sub-env draws the single env's row of uniforms from its own generator. Rows
+        # come from a per-sub-env block drawn ahead: a generator yields the same numbers in
+        # one call of (k, n) as in k calls of (n,), so episodes are unchanged while the Python
+        # loop over sub-envs runs once every _AHEAD resets.
+        pos, draws, ahead = self._ahead_pos, self._draws, self._ahead
+        at = pos[idx]
+        empty = idx[at >= self._AHEAD]
+        if len(empty):
+            for i in empty.tolist():
+                draws[i](out=ahead[i])
+            pos[empty] = 0
+            at = pos[idx]
+        pos[idx] = at + 1
+        synced = bool((at == at[0]).all())
         for lo in range(0, len(idx), self._RESET_CHUNK):
             part = idx[lo : lo + self._RESET_CHUNK]
             contiguous = part[-1] - part[0] == len(part) - 1
-            self._reset_chunk(slice(int(part[0]), int(part[-1]) + 1) if contiguous else part, windows)
+            rows = slice(int(part[0]), int(part[-1]) + 1) if contiguous else part
+            if contiguous and synced:
+                u = ahead[rows, int(at[0])]  # a view
+            else:
+                u = ahead[part, at[lo : lo + self._RESET_CHUNK]]
+            self._reset_chunk(rows, u)
 
-    def _reset_chunk(self, rows: slice | np.ndarray, windows: tuple[np.ndarray, np.ndarray]) -> None:
-        # each sub-env draws the single env's row of uniforms from its own generator
-        envs = self._arange[rows]
-        # Rows come from a per-sub-env block drawn ahead: a generator yields the same
-        # numbers in one call of (k, n) as in k calls of (n,), so episodes are unchanged
-        # while the Python loop over sub-envs runs once every _AHEAD resets.
-        pos = self._ahead_pos
-        empty = envs[pos[envs] >= self._AHEAD]
-        draws, ahead = self._draws, self._ahead
-        for i in empty.tolist():
-            draws[i](out=ahead[i])
-        pos[empty] = 0
-        at = pos[envs]
-        first = int(at[0])
-        if isinstance(rows, slice) and (at == first).all():
-            u = ahead[rows, first]  # a view (sub-envs in step reset together)
-        else:
-            u = ahead[envs, at]
-        pos[envs] += 1
+    def _reset_chunk(self, rows: slice | np.ndarray, u: np.ndarray) -> None:
+        """New episodes for the sub-envs ``rows`` from their rows of uniforms ``u``."""
         sampler = self._sampler
         d = sampler.draw(u, recent_only=True)
-        T = self._T
         pick, p0 = d["start_pick"], d["price_start"]
         self._levels[rows] = d["levels"]
         self._rows = None
@@ -356,13 +355,11 @@ class SwapStationVectorEnv(VectorEnv):
         if seen.max() > ARRIVAL_BOUND:  # (never with real data: skip the pass)
             seen = np.minimum(seen, ARRIVAL_BOUND)
         self._seen[rows] = seen.transpose(0, 2, 1)
-        windows64, windows32 = windows  # row p: the price window of an episode starting at p
-        self._price[rows] = windows64[p0, :T]
-        self._price32[rows] = windows32[p0]
-        self._time[rows] = self._template._time_by_start[pick]
         self._stock_value[:, rows] = sampler.stock_value(p0).T
         self._metrics[:, rows] = 0.0
         self._start_index[rows] = d["arrival_start"]
+        self._time_row0[rows] = pick * (self._T + 1)
+        self._price32[rows] = self._sampler._windows(self._template._prices32_series, self._T + self._W - 1)[p0]
         self._price_start_index[rows] = d["price_start"]
 
     def _reset_info(self, idx: np.ndarray, mask: np.ndarray | None = None) -> dict[str, Any]:
@@ -382,7 +379,7 @@ class SwapStationVectorEnv(VectorEnv):
         if (t == t0).all():
             tw = min(t0, self._T - 1)
             return {
-                "time": self._time[:, t0].copy(),
+                "time": self._time_rows.take(self._time_row0 + t0, axis=0),
                 "price": self._price32[:, tw : tw + self._W].copy(),
                 "stock": self._stock_obs(),
                 "recent_arrivals": self._seen[:, :, t0 : t0 + RECENT_HOURS].reshape(N, K * RECENT_HOURS, copy=True),
@@ -391,7 +388,7 @@ class SwapStationVectorEnv(VectorEnv):
         tw = np.minimum(t, self._T - 1)[:, None] + np.arange(self._W)
         hours = t[:, None, None] + np.arange(RECENT_HOURS)
         return {
-            "time": self._time[self._arange, t],
+            "time": self._time_rows.take(self._time_row0 + t, axis=0),
             "price": self._price32[rows, tw],
             "stock": self._stock_obs(),
             "recent_arrivals": self._seen[rows[:, :, None], np.arange(K)[:, None], hours].reshape(N, -1),

@@ -98,6 +98,15 @@ def test_partial_reset_mask__desynchronised_sub_envs_stay_equal():
     _compare_with_sync(3, 60, seed=2, resets=resets)
 
 
+def test_partial_resets__contiguous_sub_envs_at_different_draw_positions_stay_equal():
+    # sub-env 0 gets one reset more than sub-env 1, then both reset together (a contiguous
+    # block whose rows of uniforms sit at different positions of their drawn-ahead blocks),
+    # often enough to draw new blocks
+    resets = {1: np.array([True, False, False])}
+    resets.update({k: np.array([True, True, False]) for k in range(2, 16)})
+    _compare_with_sync(3, 20, seed=6, resets=resets)
+
+
 def test_determinism__same_seed_same_rollout_other_seed_differs():
     def roll(seed):
         env = _native(3)
