@@ -4,9 +4,14 @@ The environment, the vectorised environment and every planner (the MILPs in
 ``swapgym.baselines.swap_station``) use these rules; the MILP encodes exactly the
 allocation rules below, so a MILP plan replayed here earns the MILP's objective.
 
-Every function takes arrays with any leading batch shape ``(...)``: ``levels`` is
-``(..., K, L + 1)`` (packs of each type at each SoC level), per-type quantities are
-``(..., K)`` and the price is ``(...)``.
+The rules of one hour are written once, in :func:`hour` (the packs) and :func:`hour_money`
+(energy and money), with nothing but ``+ - *`` and a minimum, so the same text runs on
+Python ints for one type of one station (the single env: a few numpy calls cost more than
+its arithmetic) and on numpy arrays for a batch (the vectorised env: (K, N) arrays of all
+types and sub-envs); per-type sums go type by type in order, so both give the same floats.
+:func:`transition` applies them to arrays with any leading batch shape ``(...)``: ``levels``
+is ``(..., K, L + 1)`` (packs of each type at each SoC level), per-type quantities are
+``(..., K)`` and the price is ``(...)`` (planners, tests).
 
 Order of events within one hour t (decision made at the start of the hour):
 

@@ -103,7 +103,7 @@ class SwapStationEnv(gym.Env):
     ``gym.make_vec("swapgym/SwapStation-v0", num_envs=N)`` (or with
     ``vectorization_mode="vector_entry_point"``) returns the native batched
     :class:`~swapgym.envs.swap_station.vector.SwapStationVectorEnv`: N stations stepped with
-    array operations by the same ``dynamics.transition``; sub-env i equals this env seeded
+    array operations by the same ``dynamics.hour`` / ``hour_money``; sub-env i equals this env seeded
     ``seed + i``. Use ``vectorization_mode="sync"`` for wrappers around the single env.
 
     ## Episode End

@@ -4,8 +4,9 @@
 returns :class:`SwapStationVectorEnv`. Sub-env i behaves exactly like
 ``gym.make("swapgym/SwapStation-v0")`` seeded with ``seed + i`` (observations, rewards,
 terminations, truncations and infos are equal to a ``SyncVectorEnv`` of those envs, bit for
-bit): the physics is the same :func:`~swapgym.envs.swap_station.dynamics.transition` applied
-to a leading batch axis, and episodes come from the same
+bit): the physics is the same :func:`~swapgym.envs.swap_station.dynamics.hour` and
+:func:`~swapgym.envs.swap_station.dynamics.hour_money` the single env runs per type on Python
+numbers, here on (K, N) arrays of all types and sub-envs, and episodes come from the same
 :class:`~swapgym.envs.swap_station.instance.EpisodeSampler`, each sub-env drawing its
 uniforms from its own generator.
 """

@@ -11,7 +11,13 @@ import swapgym  # noqa: F401
 from swapgym.envs.core import checks
 from swapgym.envs.core.spaces import sample_valid_action
 from swapgym.envs.swap_station.config import SwapStationConfig
-from swapgym.envs.swap_station.dynamics import TransitionTables, transition
+from swapgym.envs.swap_station.dynamics import (
+    TransitionTables,
+    array_min,
+    hour,
+    hour_money,
+    transition,
+)
 from swapgym.envs.swap_station.instance import EpisodeSampler, build_station, load_data
 from swapgym.envs.swap_station.vector import SwapStationVectorEnv
 
@@ -185,6 +191,39 @@ def test_transition__batch_rows_equal_single_calls_bit_for_bit():
         for field in ("levels", "charged_from", "discharged_from", "swaps", "stored_kwh", "swap_revenue",
                       "lost_swap_penalty", "energy_cost", "degradation_cost", "grid_import_kwh", "grid_export_kwh"):
             np.testing.assert_array_equal(getattr(batch, field)[i], getattr(one, field), err_msg=field)
+
+
+@pytest.mark.parametrize("config", [{}, {"allow_discharge": True, "levels_per_hour": 2, "soc_levels": 6}])
+def test_hour__python_ints_per_type_equal_one_array_call_exactly(config):
+    # the single env runs dynamics.hour / hour_money per type on Python ints, the vector env
+    # once on (K, N) arrays: the same numbers, floats to the bit
+    station = build_station(SwapStationConfig(**config))
+    tables = TransitionTables(station)
+    rng = np.random.default_rng(1)
+    n, K, L = 200, station.n_types, station.n_levels
+    levels = rng.multinomial(40, np.full(L + 1, 1 / (L + 1)), size=(K, n)).transpose(0, 2, 1)  # (K, L+1, N)
+    charge, discharge = rng.integers(0, 11, (L, K, n)), rng.integers(0, 11, (L, K, n))
+    arrivals, price = rng.integers(0, 9, (K, n)), rng.normal(0.1, 0.05, n)
+    dis = discharge if station.allow_discharge else None
+    new, _, _, gained, dropped, swaps, lost = hour(list(levels.transpose(1, 0, 2)), charge, dis, arrivals,
+                                                   tables.bays_col, tables.moves, array_min)
+    batch_money = hour_money(tables, price, gained, dropped, swaps, lost, dis is not None)
+    for i in range(n):
+        per_type = [hour(levels[k, :, i].tolist(), charge[:, k, i].tolist(),
+                         None if dis is None else dis[:, k, i].tolist(), int(arrivals[k, i]), tables.bays_list[k],
+                         tables.moves) for k in range(K)]
+        one_new, _, _, one_gained, one_dropped, one_swaps, one_lost = zip(*per_type)
+        assert [[int(row[k, i]) for row in new] for k in range(K)] == [list(r) for r in one_new]
+        one_money = hour_money(tables, float(price[i]), one_gained, one_dropped, one_swaps, one_lost,
+                               dis is not None)
+        for name, a, b in zip(("stored", "removed", "bought", "sold", "revenue", "penalty", "energy",
+                               "degradation"), batch_money, one_money, strict=True):
+            if a is None:
+                assert b is None, name
+            elif isinstance(a, list):
+                assert [float(x[i]) for x in a] == list(b), name
+            else:
+                assert float(a[i]) == b and type(b) is float, name
 
 
 def test_episode_sampler__draws_the_documented_distributions():
