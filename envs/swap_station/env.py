@@ -180,6 +180,8 @@ class SwapStationEnv(gym.Env):
         self._obs_width = 3 + W + K * RECENT_HOURS
         self._int64 = np.dtype(np.int64)
         self._nvec_min = int(self._nvec.min()) if len(set(self._nvec_list)) == 1 else 0  # 0: not all equal
+        # with equal ranges, "every entry in 0..n-1" is one set lookup per entry
+        self._in_range = frozenset(range(self._nvec_min)).issuperset if self._nvec_min else None
         self._n_entries = len(self._nvec_list)
         self._n_levels = K * (L + 1)
         self.instance: SwapStationInstance | None = None
@@ -236,14 +238,14 @@ class SwapStationEnv(gym.Env):
         price = self._price_list[t]
         money = hour_money(tb, price, gained, dropped, swaps, lost, disc is not None)
         stored, _, bought, sold, revenue, penalty, energy, degradation = money
-        state.levels = levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(len(new), -1)
+        state.levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(len(new), -1)
         state.t = t = t + 1
         terminated = t >= T
         stock_value = 0.0
         if terminated:
             inst = self.instance
             stock_value = float(stock_value_change(self.station, inst.stock_value_per_kwh, inst.initial_levels,
-                                                   levels))
+                                                   state.levels))
         reward = profit(revenue, penalty, energy, degradation, stock_value)
         served, n_lost = sum(swaps), sum(lost)
         arrivals, grid = served + n_lost, bought - sold
@@ -266,8 +268,8 @@ class SwapStationEnv(gym.Env):
         """The action as a list of Python ints, after checking it is in the space."""
         if type(action) is np.ndarray and (action.dtype is self._int64 or action.dtype == self._int64):
             a = action.tolist()  # the common case, checked in Python: a flat list of D ints in range
-            if type(a) is list and len(a) == self._n_entries and type(a[0]) is int and min(a) >= 0 \
-                    and (max(a) < self._nvec_min if self._nvec_min else all(map(lt, a, self._nvec_list))):
+            if type(a) is list and len(a) == self._n_entries and type(a[0]) is int \
+                    and (self._in_range(a) if self._in_range else min(a) >= 0 and all(map(lt, a, self._nvec_list))):
                 return a
         return self._check_action(action).tolist()
 
