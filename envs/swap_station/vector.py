@@ -20,6 +20,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from swapgym.envs.core.vector import check_vector_args, reset_indices
 from swapgym.envs.swap_station.dynamics import (
     action_bounds,
     array_min,
@@ -67,17 +68,7 @@ class SwapStationVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, config: Any = None, max_episode_steps: int | None = None,
                  render_mode: str | None = None, autoreset_mode: AutoresetMode | str = AutoresetMode.NEXT_STEP,
                  **overrides: Any) -> None:
-        if isinstance(num_envs, bool) or not isinstance(num_envs, int | np.integer) or num_envs < 1:
-            raise ValueError(f"num_envs: expected an integer >= 1, got {num_envs!r}")
-        if max_episode_steps is not None and (isinstance(max_episode_steps, bool)
-                                              or not isinstance(max_episode_steps, int | np.integer)
-                                              or max_episode_steps < 1):
-            raise ValueError(f"max_episode_steps: expected an integer >= 1 or None, got {max_episode_steps!r}")
-        if render_mode is not None:
-            raise ValueError(f"render_mode: the vectorised SwapStation does not render, got {render_mode!r}")
-        if AutoresetMode(autoreset_mode) != AutoresetMode.NEXT_STEP:
-            raise ValueError(f"autoreset_mode: only {AutoresetMode.NEXT_STEP.value!r} is supported, "
-                             f"got {autoreset_mode!r}")
+        check_vector_args("SwapStation", num_envs, max_episode_steps, render_mode, autoreset_mode)
         # one template env: config validation, data, station, spaces and sampler, shared by all
         self._template = SwapStationEnv(config, **overrides)
         env = self._template
@@ -144,20 +135,7 @@ class SwapStationVectorEnv(VectorEnv):
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         N = self.num_envs
-        options = dict(options or {})
-        mask = options.pop("reset_mask", None)
-        if options:
-            raise ValueError(f"options: unknown keys {sorted(options)} (only 'reset_mask')")
-        if mask is None:
-            idx = self._arange
-        else:
-            mask = np.asarray(mask)
-            if mask.shape != (N,) or mask.dtype != np.bool_ or not mask.any():
-                raise ValueError(f"options['reset_mask']: expected a bool array of shape ({N},) with a True, "
-                                 f"got {mask!r}")
-            if not self._started and not mask.all():
-                raise ValueError("options['reset_mask']: the first reset must reset every sub-env")
-            idx = np.flatnonzero(mask)
+        idx, mask = reset_indices(N, options, self._started)
         if seed is None:
             seeds = [None] * N
         elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
