@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import reduce
-from operator import add
+from operator import add, mul
 from typing import NamedTuple
 
 import numpy as np
@@ -127,6 +127,7 @@ class TransitionTables:
         self.bays = station.n_chargers  # (K,)
         self.bays_col = station.n_chargers[:, None]  # (K, 1)
         self.bays_list = station.n_chargers.tolist()
+        self.level_kwh_list = station.level_kwh.tolist()
         self.per_type = list(zip(station.level_kwh.tolist(), station.swap_revenue_eur.tolist(),  # per type k:
                                  station.lost_penalty_eur.tolist(), station.degradation_eur_per_kwh.tolist(),
                                  strict=True))  # (kWh per level, EUR per swap, per lost swap, per kWh charged)
@@ -336,6 +337,17 @@ def stock_value_change(station: StationParams, value_per_kwh: np.ndarray, initia
     gained = stored_energy_kwh(station, final_levels, batch_last) - stored_energy_kwh(station, initial_levels,
                                                                                        batch_last)
     return total(list(gained * value_per_kwh)) if batch_last else sum_types(gained * value_per_kwh)
+
+
+def stock_value_of_types(level_kwh, value_per_kwh, initial_levels, final_levels) -> float:
+    """:func:`stock_value_change` of one station on Python numbers (the single env's last
+    step: a few numpy calls cost more than its arithmetic). Per type k (lists by type; levels
+    as lists of L + 1 counts): the level units sum(l * packs at l) (ints, exact) times the
+    kWh per level, final minus initial, times the value, added type by type: the same float
+    operations as the array version, so the same float."""
+    gains = [(sum(map(mul, end, range(len(end)))) * kwh - sum(map(mul, start, range(len(start)))) * kwh) * value
+             for kwh, value, start, end in zip(level_kwh, value_per_kwh, initial_levels, final_levels, strict=True)]
+    return total(gains)
 
 
 def rollout(station: StationParams, initial_levels: np.ndarray, charge: np.ndarray,

@@ -21,7 +21,7 @@ from swapgym.envs.swap_station.dynamics import (
     hour_money,
     profit,
     step_info,
-    stock_value_change,
+    stock_value_of_types,
 )
 from swapgym.envs.swap_station.instance import (
     EpisodeSampler,
@@ -43,6 +43,7 @@ METRIC_NAMES = (
 )
 _METRIC_INDEX = {name: i for i, name in enumerate(METRIC_NAMES)}
 _PEAK = _METRIC_INDEX["peak_grid_power_kw"]
+_FLOAT32 = np.dtype(np.float32)
 
 
 class SwapStationEnv(gym.Env):
@@ -163,11 +164,14 @@ class SwapStationEnv(gym.Env):
         rows = np.ascontiguousarray(self._mask_index[None, :] <= self._mask_index[:, None])
         self._mask_rows = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
         self._nvec_u64 = self._nvec.astype(np.uint64)
+        # equal caps (all bays the same): the caps are the table's last row, so a "clip" take applies them
+        self._mask_clip = bool((self._tables.bound_cap == len(rows) - 1).all())
         self._nvec_list = self._nvec.tolist()
         self._sampler = EpisodeSampler(self.config, self.station, self.data)
         # per-type slices of the flat action, and the observation tables of every start day
-        self._charge_at = [slice(k * L, (k + 1) * L) for k in range(K)]
-        self._discharge_at = [slice((K + k) * L, (K + k + 1) * L) for k in range(K)] if st.allow_discharge else None
+        charge_at = [slice(k * L, (k + 1) * L) for k in range(K)]
+        discharge_at = [slice((K + k) * L, (K + k + 1) * L) for k in range(K)] if st.allow_discharge else [None] * K
+        self._type_args = list(zip(range(K), charge_at, discharge_at, self._tables.bays_list, strict=True))
         T = c.episode_hours
         self._time_by_start = episode_time(self._sampler.hour_of_day_by_start, self._sampler.weekday_by_start, T)
         self._prices32_series = np.clip(self._sampler.prices_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
@@ -217,35 +221,35 @@ class SwapStationEnv(gym.Env):
         self._acc = [0.0] * len(METRIC_NAMES)
         self._profit_trace = []
         self._last = None
-        return self._obs(), {"start": inst.start, "price_start": inst.price_start}
+        return self._obs(0, self.state.levels), {"start": inst.start, "price_start": inst.price_start}
 
     def step(self, action):
         state = self.state
         if state is None:
             raise RuntimeError("SwapStationEnv: call reset() before step()")
         t = state.t
-        T = len(self._price_list)
-        if t >= T:
+        prices = self._price_list
+        if t >= len(prices):
             raise RuntimeError("SwapStationEnv: episode is over; call reset()")
         a = self._action_list(action)
-        tb, disc = self._tables, self._discharge_at
-        moves, bays = tb.moves, tb.bays_list
+        tb, moves = self._tables, self._tables.moves
         lv, arr = state.levels.tolist(), self._arrivals_list[t]
         # the physics: dynamics.hour per type on Python ints, then the money of the hour
-        per_type = [hour(lv[k], a[s], None if disc is None else a[disc[k]], arr[k], bays[k], moves)
-                    for k, s in enumerate(self._charge_at)]
+        per_type = [hour(lv[k], a[c], None if d is None else a[d], arr[k], bays, moves)
+                    for k, c, d, bays in self._type_args]
         new, charged, discharged, gained, dropped, swaps, lost = zip(*per_type)
-        price = self._price_list[t]
-        money = hour_money(tb, price, gained, dropped, swaps, lost, disc is not None)
+        price = prices[t]
+        money = hour_money(tb, price, gained, dropped, swaps, lost, tb.discharging)
         stored, _, bought, sold, revenue, penalty, energy, degradation = money
-        state.levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(len(new), -1)
+        levels = state.levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(
+            len(new), -1)
         state.t = t = t + 1
-        terminated = t >= T
+        terminated = t >= len(prices)
         stock_value = 0.0
-        if terminated:
+        if terminated:  # dynamics.stock_value_change, on the Python numbers
             inst = self.instance
-            stock_value = float(stock_value_change(self.station, inst.stock_value_per_kwh, inst.initial_levels,
-                                                   state.levels))
+            stock_value = stock_value_of_types(tb.level_kwh_list, inst.stock_value_per_kwh.tolist(),
+                                               inst.initial_levels.tolist(), new)
         reward = profit(revenue, penalty, energy, degradation, stock_value)
         served, n_lost = sum(swaps), sum(lost)
         arrivals, grid = served + n_lost, bought - sold
@@ -262,7 +266,7 @@ class SwapStationEnv(gym.Env):
                          sum([row[-1] for row in new]), bought, sold, grid, price)
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
-        return self._obs(), reward, terminated, False, info
+        return self._obs(t, levels), reward, terminated, False, info
 
     def _action_list(self, action) -> list[int]:
         """The action as a list of Python ints, after checking it is in the space."""
@@ -288,15 +292,18 @@ class SwapStationEnv(gym.Env):
             raise ValueError(f"action: each entry must be in 0..nvec-1 = {(self._nvec - 1).tolist()}, got {a.tolist()}")
         return a
 
-    def _obs(self) -> dict[str, np.ndarray]:
-        row = self._obs_table[self.state.t].copy()  # "time", "price" and "recent_arrivals" are views of it
+    def _obs(self, t: int, levels: np.ndarray) -> dict[str, np.ndarray]:
+        """The observation of hour t with the stock ``levels`` (K, L + 1)."""
+        row = self._obs_table[t].copy()  # "time", "price" and "recent_arrivals" are views of it
         return {"time": row[self._obs_time], "price": row[self._obs_price],
-                "stock": self.state.levels.ravel().astype(np.float32), "recent_arrivals": row[self._obs_recent]}
+                "stock": levels.ravel().astype(_FLOAT32), "recent_arrivals": row[self._obs_recent]}
 
     # --- masks, metrics, rendering ----------------------------------------------------
 
     def action_masks(self) -> np.ndarray:
         """Flat MaskablePPO mask: for each action entry, which counts are allowed."""
+        if self._mask_clip:  # every cap is the last row: take's "clip" is the cap of action_bounds
+            return self._mask_rows.take(self.state.levels.take(self._tables.bound_index), mode="clip").view(bool)
         rows = self._mask_rows.take(action_bounds(self._tables, self.state.levels)).view(bool)
         return rows if self._mask_all else rows.reshape(len(self._nvec), -1)[self._mask_select]
 

@@ -13,9 +13,12 @@ from swapgym.envs.core.spaces import sample_valid_action
 from swapgym.envs.swap_station.config import SwapStationConfig
 from swapgym.envs.swap_station.dynamics import (
     TransitionTables,
+    action_bounds,
     array_min,
     hour,
     hour_money,
+    stock_value_change,
+    stock_value_of_types,
     transition,
 )
 from swapgym.envs.swap_station.instance import EpisodeSampler, build_station, load_data
@@ -224,6 +227,33 @@ def test_hour__python_ints_per_type_equal_one_array_call_exactly(config):
                 assert [float(x[i]) for x in a] == list(b), name
             else:
                 assert float(a[i]) == b and type(b) is float, name
+
+
+@pytest.mark.parametrize("config", [{}, {"capacity_kwh": (1.7, 2.3), "n_batteries": (30, 50), "n_chargers": (4, 9),
+                                     "type_shares": (0.6, 0.4), "soc_levels": 6}])
+def test_stock_value__python_numbers_equal_the_array_version_exactly(config):
+    station = build_station(SwapStationConfig(**config))
+    rng = np.random.default_rng(2)
+    K, L = station.n_types, station.n_levels
+    for _ in range(200):
+        start, end = (rng.multinomial(40, np.full(L + 1, 1 / (L + 1)), size=K) for _ in range(2))
+        value = rng.normal(0.2, 0.1, K)
+        one = stock_value_of_types(station.level_kwh.tolist(), value.tolist(), start.tolist(), end.tolist())
+        assert type(one) is float and one == float(stock_value_change(station, value, start, end))
+
+
+@pytest.mark.parametrize("config", [{}, {"allow_discharge": True}, {"n_chargers": (3, 5, 7)},
+                                    {"n_chargers": (3, 5, 7), "allow_discharge": True}])
+def test_single_env_masks__are_the_action_bounds(config):
+    # equal bays take a shortcut (a clipped take); every config gives "0..bound allowed" per entry
+    env = gym.make(ENV_ID, **config).unwrapped
+    env.reset(seed=0)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        env.state.levels = rng.multinomial(40, np.full(env.station.n_levels + 1, 0.2), size=env.station.n_types)
+        bounds = action_bounds(env._tables, env.state.levels)
+        expected = np.concatenate([np.arange(n) <= b for n, b in zip(env.action_space.nvec, bounds, strict=True)])
+        np.testing.assert_array_equal(env.action_masks(), expected)
 
 
 def test_episode_sampler__draws_the_documented_distributions():
