@@ -36,6 +36,7 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from swapgym.envs.expressway.config import ExpresswayConfig
 from swapgym.envs.expressway.instance import ExpresswayInstance
@@ -48,17 +49,6 @@ _sum, _cumsum, _min = np.add.reduce, np.add.accumulate, np.minimum.reduce
 @functools.cache
 def _diff_matrix(n: int) -> np.ndarray:
     return np.eye(n, dtype=np.int64) - np.eye(n, k=1, dtype=np.int64)
-
-
-def _diff(x: np.ndarray) -> np.ndarray:
-    """First differences along the last axis, the first entry kept (undoes a cumulative
-    sum). Small arrays: one product (a slice update costs more calls); large batches: a
-    slice difference (integer products do not run on BLAS)."""
-    if x.size <= 1024:
-        return x @ _diff_matrix(x.shape[-1])
-    d = x.copy()
-    np.subtract(x[..., 1:], x[..., :-1], out=d[..., 1:])
-    return d
 
 
 def rates(config: ExpresswayConfig) -> np.ndarray:
@@ -96,17 +86,14 @@ class CostTables:
     reach: np.ndarray = field(default=None, repr=False)         # (C, N_B) bool, eq. (8)
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
-    # for the batched transition (``step_batch``)
-    flow: np.ndarray = field(default=None, repr=False)          # (L·R, L + 2) float, see cost_tables
-    move_cum: np.ndarray = field(default=None, repr=False)      # (L·R, L·R) float
-    move_flow: np.ndarray = field(default=None, repr=False)     # (L·R, L·R + L + 2) float
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
     dispatch_clamp: tuple = field(default=None, repr=False)     # int matrices, see _clamp_dispatch
-    dispatch_effect: np.ndarray = field(default=None, repr=False)  # (C·N_B, N_B + N_B·L) int
-    release_effect: np.ndarray = field(default=None, repr=False)   # (M, M + L + 2) int
     release_take: int = 0                                         # level a released EV takes
     release_arrive_level: int = 0                                 # its level at the next station
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
+    # the constant arguments of the compiled hour (``_hour_rows``), and its "no release"
+    kernel_args: tuple = field(default=(), repr=False)
+    no_release: np.ndarray = field(default=None, repr=False)     # (1, M) int zeros
 
 
 def degradation_power_cost(config: ExpresswayConfig, power_kw: float) -> float:
@@ -145,56 +132,27 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     feasible = np.isfinite(move)
     reach = reachable(instance)
     donor = np.flatnonzero(r < 0)
-    n_st, n_lv, n_r = c.n_stations, c.n_levels, len(r)
-    transfer = np.zeros((n_lv, n_r, n_lv), dtype=np.int64)
-    for i in range(n_lv):
-        for j, k in enumerate(r):
-            if feasible[i, j]:
-                transfer[i, j, i] -= 1
-                transfer[i, j, i + k] += 1
-    # flow: a battery moved at (level l, rate r) changes the level counts by −1 at l and +1
-    # at l + RATES[r] (first L columns), is a B2B donor or not, and adds RATES[r] charged
-    # steps (last column); float so that the batched product runs on BLAS (exact: small
-    # integers)
-    flow = np.concatenate([transfer.reshape(n_lv * n_r, n_lv),
-                           np.tile(r < 0, n_lv)[:, None], np.tile(r, n_lv)[:, None]],
-                          axis=1).astype(float)
-    # move_cum: running totals of a level's requests over its feasible columns;
-    # move_flow: their first differences (the moves) and the flow of those
-    move_cum = np.kron(np.eye(n_lv), np.triu(np.ones((n_r, n_r)))) * feasible.reshape(-1, 1)
-    diff = np.kron(np.eye(n_lv), _diff_matrix(n_r)).astype(float)
-    # dispatch: EVs of class c sent to station n count at n and leave their battery there
-    # at their arrival level (eq. 8)
+    donor_col = int(donor[0]) if len(donor) else -1
+    move_cost_0 = np.where(feasible, move, 0.0)
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
-    n_cls = len(instance.ev_levels)
-    arrive = np.zeros((n_cls, n_st, n_st, n_lv), dtype=np.int64)
-    for ci, n in zip(*np.nonzero(reach)):
-        arrive[ci, n, n, arrive_level[ci, n]] = 1
-    dispatch = np.concatenate([np.tile(np.eye(n_st, dtype=np.int64), (n_cls, 1)),
-                               arrive.reshape(n_cls * n_st, n_st * n_lv)], axis=1)
-    # release: a released EV of class m leaves its battery at its level, takes one at
-    # ``take`` (eq. 22), counts once and releases (level − take) steps
-    n_rel = len(instance.release_levels)
-    release = np.zeros((n_rel, n_lv + 2), dtype=np.int64)
-    release[np.arange(n_rel), instance.release_levels] += 1
-    release[:, take] -= 1
-    release[:, n_lv] = 1
-    release[:, n_lv + 1] = instance.release_levels - take
-    # on running totals of the releases: their differences (the releases), then the above
-    d_rel = _diff_matrix(n_rel)
-    release = np.concatenate([d_rel, d_rel @ release], axis=1)
+    terminal_gap = np.maximum(c.terminal_level - lv, 0)
+    arrive_rel = take - c.drive_steps(gap)
+    kernel_args = (
+        feasible, r, donor_col, move_cost_0, storage, terminal_gap, drive, float(drive_rel),
+        np.where(reach, arrive_level, 0), np.asarray(instance.release_levels, dtype=np.int64),
+        np.array([c.ready_level, c.release_station, take, arrive_rel], dtype=np.int64),
+        np.array([c.step_kwh, c.unserved_penalty_usd, c.terminal_price]))
     return CostTables(
         r, move, storage, drive, float(drive_rel),
-        feasible=feasible.astype(np.int64), move_cost_0=np.where(feasible, move, 0.0),
+        feasible=feasible.astype(np.int64), move_cost_0=move_cost_0,
         up=np.maximum(r, 0), down=np.maximum(-r, 0),
-        donor_col=int(donor[0]) if len(donor) else -1, reach=reach,
+        donor_col=donor_col, reach=reach,
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
-        flow=flow, move_cum=move_cum, move_flow=np.concatenate([diff, diff @ flow], axis=1),
         reach_int=reach.astype(np.int64),
         dispatch_clamp=_dispatch_clamp_matrices(reach),
-        dispatch_effect=dispatch, release_effect=release, release_take=take,
-        release_arrive_level=take - c.drive_steps(gap),
-        terminal_gap=np.maximum(c.terminal_level - lv, 0))
+        release_take=take, release_arrive_level=arrive_rel, terminal_gap=terminal_gap,
+        kernel_args=kernel_args,
+        no_release=np.zeros((1, len(instance.release_levels)), dtype=np.int64))
 
 
 def release_take_level(instance: ExpresswayInstance) -> int:
@@ -259,39 +217,6 @@ class HourResult:
     def cost(self) -> float:
         return float(self.ppc.sum() + self.bdc.sum() + self.bdc_driving + self.unserved_penalty
                      + self.terminal_penalty)
-
-
-def clamp_moves(counts: np.ndarray, moves: np.ndarray, tables: CostTables) -> np.ndarray:
-    """Executable moves: per (station, level) no more batteries than present (columns in
-    order), none off the SOC range, and discharge ≤ charge energy per station (eq. 12)."""
-    moves = np.maximum(np.asarray(moves, dtype=np.int64), 0)
-    return _clamp_moves(counts[None], moves[None], tables)[0][0].astype(np.int64)
-
-
-def _clamp_moves(counts: np.ndarray, moves: np.ndarray,
-                 tables: CostTables) -> tuple[np.ndarray, np.ndarray]:
-    """``clamp_moves`` on a leading batch axis: counts (B, N, L), moves (B or 1, N, L, R)
-    ≥ 0. Returns the executable moves (B, N, L, R) and their flow (B, N, L + 2), both float
-    (whole numbers): per station the change of each level's count, the B2B donors and the
-    net charged steps (``CostTables.flow``)."""
-    n_b, n_st, n_lv = counts.shape
-    n_r = len(tables.rates)
-    # columns in order, each up to the batteries the earlier columns left at the level:
-    # running totals over the feasible columns, capped by the level's count, then their
-    # first differences (the executed moves) and the flow, in one product
-    cum = moves.reshape(*moves.shape[:2], -1) @ tables.move_cum
-    cum = np.minimum(cum.reshape(*moves.shape), counts[..., None])
-    out = cum.reshape(n_b, n_st, -1) @ tables.move_flow
-    m = out[..., : n_lv * n_r].reshape(n_b, n_st, n_lv, n_r)
-    flow = out[..., n_lv * n_r:]
-    if tables.donor_col >= 0 and _min(flow[..., -1], axis=None) < 0:
-        # eq. (12): discharge ≤ charge per station; drop donors from the highest levels
-        # first (keep the lowest as donors)
-        excess = np.maximum(-flow[..., -1], 0.0)
-        top_down = m[..., ::-1, tables.donor_col]
-        top_down -= _diff(np.minimum(_cumsum(top_down, axis=-1), excess[..., None]))
-        flow = m.reshape(n_b, n_st, -1) @ tables.flow
-    return m, flow
 
 
 def apply_moves(counts: np.ndarray, moves: np.ndarray, r: np.ndarray) -> np.ndarray:
@@ -424,97 +349,180 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     hours of days at different hours (it decides which days end). price: the hour's $/kWh
     (scalar, or (B, 1) for days at different hours or prices).
 
-    The arrays are tiny: the cost is numpy's per-call overhead, so each stage is a few
-    calls on the whole batch (products with the ``CostTables`` matrices, cumulative sums).
+    The rules run in :func:`_hour_rows`, loops over the rows compiled by numba: the
+    arrays are tiny, and numpy's per-call overhead made a numpy version of the hour cost
+    ~40 calls (~150 µs) however it was written.
     """
-    c = config
-    n_b, n_st, n_lv = counts.shape
-    station = np.empty((n_b, 4, n_st))
-    evs = np.empty((n_b, 3, n_st), dtype=np.int64)
-
-    # 1. charging and B2B (eqs. 9–16); grid energy = net charged steps ≥ 0 (eq. 12)
-    m, flow = _clamp_moves(counts, moves, tables)
-    np.multiply(flow[..., n_lv:].transpose(0, 2, 1), c.step_kwh, out=station[:, B2B_KWH:])
-    np.multiply(price, station[:, GRID_KWH], out=station[:, PPC])
-    stock_next = np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64)
-    after, incoming_next = stock_next[:, 0], stock_next[:, 1]
-    np.add(counts, flow[..., :n_lv], out=after, casting="unsafe")  # exact: whole numbers
-    np.add(_sum(m * tables.move_cost_0, axis=(2, 3)), after @ tables.storage_cost,  # eq. (11)
-           out=station[:, BDC])
-
-    # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries (SOC ≥ SOC_max −
-    # SOC_dev); released EVs of last hour go first, then the dispatched ones
-    effect = dispatch.reshape(len(dispatch), -1) @ tables.dispatch_effect
-    served, unserved, dispatched = evs[:, SERVED], evs[:, UNSERVED], evs[:, DISPATCHED]
-    dispatched[:] = effect[:, :n_st]
-    want = _sum(incoming, axis=-1) + dispatched
-    stock = after[..., c.ready_level:]
-    taken = _cumsum(stock, axis=-1)
-    np.minimum(want, taken[..., -1], out=served)
-    np.minimum(taken, served[..., None], out=taken)
-    stock -= _diff(taken)
-    left_here = effect[:, n_st:].reshape(-1, n_st, n_lv)
-    np.subtract(want, served, out=unserved)
-    any_unserved = _sum(unserved, axis=None)
-    if any_unserved:
-        # the served EVs leave their batteries: released EVs first, lowest level first
-        if len(left_here) != n_b:
-            left_here = np.repeat(left_here, n_b, axis=0)
-        src = np.concatenate([incoming, left_here], axis=-1)
-        _cumsum(src, axis=-1, out=src)
-        np.minimum(src, served[..., None], out=src)
-        src = _diff(src)
-        after += src[..., :n_lv]
-        after += src[..., n_lv:]
-    else:
-        after += incoming
-        after += left_here
-
-    # 3. release at the release station (eqs. 18–22): invited EVs hand in their battery and
-    # take one at the lowest level that reaches the next station; they swap there next hour
-    n_rel = len(tables.release_effect)
-    any_release = release is not None and _sum(release, axis=None)
-    if any_release:
-        rs, lo = c.release_station, tables.release_take
-        # requests in class order up to the batteries at ``lo``: running totals capped,
-        # then their differences (the releases) and what they do, in one product
-        out = np.minimum(_cumsum(release, axis=-1), after[:, rs, lo, None]) @ tables.release_effect
-        rel = out[:, :n_rel]
-        after[:, rs] += out[:, n_rel:n_rel + n_lv]
-        released = out[:, n_rel + n_lv]
-        released_kwh = out[:, n_rel + n_lv + 1] * c.step_kwh
-        incoming_next[:, rs + 1, tables.release_arrive_level] = released
-    else:
-        rel = np.zeros((n_b, n_rel), dtype=np.int64)
-        released = np.zeros(n_b, dtype=np.int64)
-        released_kwh = np.zeros(n_b)
-
-    station_sum = _sum(station, axis=-1)
-    evs_sum = _sum(evs, axis=-1)
-    # terms that are zero are left out of the sums (adding 0.0 changes no cost)
-    bdc_driving = _sum(dispatch * tables.drive_cost, axis=(1, 2))  # eq. (5)
-    if any_release:
-        bdc_driving = bdc_driving + released * tables.drive_cost_release
-    elif len(bdc_driving) != n_b:
-        bdc_driving = np.repeat(bdc_driving, n_b)
-    cost = station_sum[:, PPC] + station_sum[:, BDC] + bdc_driving
-    if any_unserved:
-        unserved_penalty = evs_sum[:, UNSERVED] * c.unserved_penalty_usd
-        cost += unserved_penalty
-    else:
-        unserved_penalty = np.zeros(n_b)
-    hour = BatchHour(m, stock_next, station, evs, station_sum, evs_sum, rel, released,
-                     released_kwh, bdc_driving, unserved_penalty, cost)
-    per_day = isinstance(t, np.ndarray)
-    last = t + 1 >= c.horizon_h
-    if last.any() if per_day else last:  # eq. (13): every battery at terminal_soc at the end, priced
-        short = _sum(after @ tables.terminal_gap, axis=-1) * c.step_kwh
-        if per_day:
-            short = np.where(last, short, 0.0)  # days not at their last hour: no shortfall
-        hour.terminal_shortfall_kwh = short
-        hour.terminal_penalty = short * c.terminal_price
-        hour.cost = cost + hour.terminal_penalty
+    last = np.greater_equal(np.add(t, 1), config.horizon_h)
+    m, stock, station, evs, station_sum, evs_sum, rel, released, day = _hour_rows(
+        _ints(counts), _ints(incoming), _ints(moves), _ints(dispatch),
+        tables.no_release if release is None else _ints(release),
+        np.asarray(price, dtype=np.float64).reshape(-1), last.reshape(-1),
+        *tables.kernel_args)
+    hour = BatchHour(m, stock, station, evs, station_sum, evs_sum, rel, released,
+                     day[0], day[1], day[2], day[3])
+    if last.any():  # eq. (13): every battery at terminal_soc at the end, priced
+        hour.terminal_shortfall_kwh, hour.terminal_penalty = day[4], day[5]
     return hour
+
+
+def _ints(x: np.ndarray) -> np.ndarray:
+    """C-contiguous int64 (the one layout the compiled hour is built for)."""
+    return np.ascontiguousarray(x, dtype=np.int64)
+
+
+@njit(cache=True)
+def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible, rates,
+               donor_col, move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
+               arrive_level, release_levels, consts, fconsts):  # pragma: no cover (compiled)
+    """The hour of each row b of a batch (see :func:`step_batch`), in loops compiled by
+    numba. counts, incoming (B, N, L); moves (B or 1, N, L, R), dispatch (B or 1, C, N),
+    release (B or 1, M) int64 (M = 0: no release); price (B or 1,), last (B or 1,) bool.
+    consts: ready level, release station, level a released EV takes, its level at the
+    next station; fconsts: kWh per SOC step, unserved penalty, terminal price ($/kWh)."""
+    ready, rs, take, arrive_rel = consts[0], consts[1], consts[2], consts[3]
+    step_kwh, penalty, terminal_price = fconsts[0], fconsts[1], fconsts[2]
+    n_b, n_st, n_lv = counts.shape
+    n_r, n_cls, n_rel = rates.shape[0], dispatch.shape[1], release.shape[1]
+    m = np.zeros((n_b, n_st, n_lv, n_r), dtype=np.int64)
+    stock = np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64)
+    station = np.zeros((n_b, 4, n_st))
+    evs = np.zeros((n_b, 3, n_st), dtype=np.int64)
+    rel = np.zeros((n_b, n_rel), dtype=np.int64)
+    station_sum = np.zeros((n_b, 4))
+    evs_sum = np.zeros((n_b, 3), dtype=np.int64)
+    released_n = np.zeros(n_b, dtype=np.int64)
+    per_day = np.zeros((6, n_b))  # released kWh, BDC driving, unserved penalty, cost, shortfall, terminal penalty
+    left_here = np.zeros(n_lv, dtype=np.int64)
+    for b in range(n_b):
+        bm = b if moves.shape[0] > 1 else 0
+        bd = b if dispatch.shape[0] > 1 else 0
+        after = stock[b, 0]
+        unserved_all = 0
+        for n in range(n_st):
+            # 1. charging and B2B (eqs. 9–16): a level's requests in column order, each up
+            # to the batteries the earlier columns left, none off the SOC range
+            net = 0
+            for lv in range(n_lv):
+                room = counts[b, n, lv]
+                for r in range(n_r):
+                    if feasible[lv, r]:
+                        k = min(moves[bm, n, lv, r], room)
+                        m[b, n, lv, r] = k
+                        room -= k
+                        net += k * rates[r]
+            if donor_col >= 0 and net < 0:
+                # eq. (12): discharged ≤ charged energy; drop donors from the top level down
+                excess = -net
+                for lv in range(n_lv - 1, -1, -1):
+                    k = min(m[b, n, lv, donor_col], excess)
+                    m[b, n, lv, donor_col] -= k
+                    excess -= k
+                net = 0
+                for lv in range(n_lv):
+                    for r in range(n_r):
+                        net += m[b, n, lv, r] * rates[r]
+            donors = 0
+            bdc = 0.0
+            for lv in range(n_lv):
+                after[n, lv] += counts[b, n, lv]
+                for r in range(n_r):
+                    k = m[b, n, lv, r]
+                    if k:
+                        after[n, lv] -= k
+                        after[n, lv + rates[r]] += k
+                        bdc += k * move_cost[lv, r]  # α1·P^β1 (+ eq. 26)
+                if donor_col >= 0:
+                    donors += m[b, n, lv, donor_col]
+            storage = 0.0
+            for lv in range(n_lv):
+                storage += after[n, lv] * storage_cost[lv]  # α2·(1 − SOC)^β2, eq. (11)
+            grid_kwh = net * step_kwh  # P_Grid ≥ 0 (eq. 12)
+            station[b, 0, n] = price[b if price.shape[0] > 1 else 0] * grid_kwh
+            station[b, 1, n] = bdc + storage
+            station[b, 2, n] = donors * step_kwh
+            station[b, 3, n] = grid_kwh
+
+            # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries
+            dispatched = 0
+            left_here[:] = 0
+            for c in range(n_cls):
+                k = dispatch[bd, c, n]
+                if k:
+                    dispatched += k
+                    left_here[arrive_level[c, n]] += k  # eq. (8): its level on arrival
+            want = dispatched
+            for lv in range(n_lv):
+                want += incoming[b, n, lv]
+            served = 0
+            for lv in range(ready, n_lv):
+                k = min(after[n, lv], want - served)
+                after[n, lv] -= k
+                served += k
+            # the served EVs leave their batteries: last hour's released EVs first, then
+            # the dispatched ones, lowest level first
+            left = served
+            for lv in range(n_lv):
+                k = min(incoming[b, n, lv], left)
+                after[n, lv] += k
+                left -= k
+            for lv in range(n_lv):
+                k = min(left_here[lv], left)
+                after[n, lv] += k
+                left -= k
+            evs[b, 0, n] = served
+            evs[b, 1, n] = want - served
+            evs[b, 2, n] = dispatched
+            unserved_all += want - served
+
+        # 3. release (eqs. 18–22): invited EVs in class order hand in their battery and
+        # take one at level ``take`` (enough to reach the next station), while any is left
+        released, released_steps = 0, 0
+        if n_rel:
+            br = b if release.shape[0] > 1 else 0
+            room = after[rs, take]
+            for j in range(n_rel):
+                k = min(release[br, j], room)
+                room -= k
+                rel[b, j] = k
+                after[rs, release_levels[j]] += k
+                after[rs, take] -= k
+                released += k
+                released_steps += k * (release_levels[j] - take)
+            if released:
+                stock[b, 1, rs + 1, arrive_rel] = released  # they swap there next hour
+
+        # the day's sums (terms that are zero add nothing)
+        for i in range(4):
+            s = 0.0
+            for n in range(n_st):
+                s += station[b, i, n]
+            station_sum[b, i] = s
+        for i in range(3):
+            for n in range(n_st):
+                evs_sum[b, i] += evs[b, i, n]
+        driving = 0.0
+        for c in range(n_cls):
+            for n in range(n_st):
+                driving += dispatch[bd, c, n] * drive_cost[c, n]  # eq. (5)
+        driving += released * drive_release
+        cost = station_sum[b, 0] + station_sum[b, 1] + driving
+        pen = unserved_all * penalty
+        cost += pen
+        if last[b if last.shape[0] > 1 else 0]:  # eq. (13): the shortfall below terminal_soc, priced
+            short = 0
+            for n in range(n_st):
+                for lv in range(n_lv):
+                    short += after[n, lv] * terminal_gap[lv]
+            per_day[4, b] = short * step_kwh
+            per_day[5, b] = per_day[4, b] * terminal_price
+            cost += per_day[5, b]
+        released_n[b] = released
+        per_day[0, b] = released_steps * step_kwh
+        per_day[1, b] = driving
+        per_day[2, b] = pen
+        per_day[3, b] = cost
+    return m, stock, station, evs, station_sum, evs_sum, rel, released_n, per_day
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
