@@ -359,9 +359,15 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
         tables.no_release if release is None else _ints(release),
         np.asarray(price, dtype=np.float64).reshape(-1), last.reshape(-1),
         *tables.kernel_args)
+    return _batch_hour(m, stock, station, evs, station_sum, evs_sum, rel, released, day,
+                       bool(last.any()))
+
+
+def _batch_hour(m, stock, station, evs, station_sum, evs_sum, rel, released, day, any_last):
+    day = day.T
     hour = BatchHour(m, stock, station, evs, station_sum, evs_sum, rel, released,
                      day[0], day[1], day[2], day[3])
-    if last.any():  # eq. (13): every battery at terminal_soc at the end, priced
+    if any_last:  # eq. (13): every battery at terminal_soc at the end, priced
         hour.terminal_shortfall_kwh, hour.terminal_penalty = day[4], day[5]
     return hour
 
@@ -371,158 +377,244 @@ def _ints(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(x, dtype=np.int64)
 
 
+# ---------------------------------------------------------------- the compiled hour
+# Loops compiled by numba (``cache=True``: compiled once, then loaded from __pycache__).
+# ``_hour_row`` is the hour of one day; ``_hour_rows`` steps a batch of days,
+# ``_counterfactual_hour`` played days together with their eq. (19) counterfactual days.
+# Table arguments (``CostTables.kernel_args``): feasible (L, R) bool, rates (R,), donor_col,
+# move_cost (L, R) (0 where infeasible), storage_cost (L,), terminal_gap (L,), drive_cost
+# (C, N), drive_release, arrive_level (C, N) (0 where unreachable), release_levels (M,),
+# consts = (ready level, release station, level a released EV takes, its level at the next
+# station), fconsts = (kWh per SOC step, unserved penalty, terminal price $/kWh).
+# Outputs per day: ``day`` = (released kWh, BDC driving, unserved penalty, cost,
+# terminal shortfall kWh, terminal penalty); the function returns the EVs released.
+
+
+@njit(cache=True)
+def _hour_row(counts, incoming, moves, dispatch, release, price, last,
+              feasible, rates, donor_col, move_cost, storage_cost, terminal_gap, drive_cost,
+              drive_release, arrive_level, release_levels, consts, fconsts,
+              m, stock, station, evs, station_sum, evs_sum, rel, day):  # pragma: no cover
+    """One day's hour: counts, incoming (N, L), moves (N, L, R), dispatch (C, N) executable,
+    release (M,) capped; writes m (N, L, R) executed moves, stock (2, N, L) after the hour
+    (zeroed by the caller), station (4, N), evs (3, N), station_sum (4,), evs_sum (3,),
+    rel (M,), day (6,)."""
+    ready, rs, take, arrive_rel = consts[0], consts[1], consts[2], consts[3]
+    step_kwh, penalty, terminal_price = fconsts[0], fconsts[1], fconsts[2]
+    n_st, n_lv = counts.shape
+    n_r, n_cls, n_rel = rates.shape[0], dispatch.shape[0], release.shape[0]
+    after = stock[0]
+    unserved_all = 0
+    for n in range(n_st):
+        # 1. charging and B2B (eqs. 9–16): a level's requests in column order, each up to
+        # the batteries the earlier columns left, none off the SOC range
+        net = 0
+        for lv in range(n_lv):
+            room = counts[n, lv]
+            for r in range(n_r):
+                k = min(moves[n, lv, r], room) if feasible[lv, r] else 0
+                m[n, lv, r] = k
+                room -= k
+                net += k * rates[r]
+        if donor_col >= 0 and net < 0:
+            # eq. (12): discharged ≤ charged energy; drop donors from the top level down
+            excess = -net
+            for lv in range(n_lv - 1, -1, -1):
+                k = min(m[n, lv, donor_col], excess)
+                m[n, lv, donor_col] -= k
+                excess -= k
+                net += k
+        donors = 0
+        bdc = 0.0
+        for lv in range(n_lv):
+            after[n, lv] += counts[n, lv]
+            for r in range(n_r):
+                k = m[n, lv, r]
+                if k:
+                    after[n, lv] -= k
+                    after[n, lv + rates[r]] += k
+                    bdc += k * move_cost[lv, r]  # α1·P^β1 (+ eq. 26)
+            if donor_col >= 0:
+                donors += m[n, lv, donor_col]
+        storage = 0.0
+        for lv in range(n_lv):
+            storage += after[n, lv] * storage_cost[lv]  # α2·(1 − SOC)^β2, eq. (11)
+        grid_kwh = net * step_kwh  # P_Grid ≥ 0 (eq. 12)
+        station[0, n] = price * grid_kwh  # PPC
+        station[1, n] = bdc + storage     # BDC
+        station[2, n] = donors * step_kwh  # B2B kWh
+        station[3, n] = grid_kwh
+
+        # 2. swaps (eqs. 4–8, 17): the EVs take the lowest swap-ready batteries
+        dispatched = 0
+        want = 0
+        for lv in range(n_lv):
+            want += incoming[n, lv]
+        for c in range(n_cls):
+            dispatched += dispatch[c, n]
+        want += dispatched
+        served = 0
+        for lv in range(ready, n_lv):
+            k = min(after[n, lv], want - served)
+            after[n, lv] -= k
+            served += k
+        # the served EVs leave theirs: last hour's released EVs first, then the dispatched
+        # ones (at their arrival level, eq. 8), lowest level first
+        left = served
+        for lv in range(n_lv):
+            k = min(incoming[n, lv], left)
+            after[n, lv] += k
+            left -= k
+        for lv in range(n_lv):
+            here = 0
+            for c in range(n_cls):
+                if arrive_level[c, n] == lv:
+                    here += dispatch[c, n]
+            k = min(here, left)
+            after[n, lv] += k
+            left -= k
+        evs[0, n] = served
+        evs[1, n] = want - served
+        evs[2, n] = dispatched
+        unserved_all += want - served
+
+    # 3. release (eqs. 18–22): invited EVs, in class order, hand in their battery and take
+    # one at level ``take`` (enough to reach the next station) while any is left there
+    released, released_steps = 0, 0
+    room = after[rs, take] if n_rel else 0
+    for j in range(n_rel):
+        k = min(release[j], room)
+        room -= k
+        rel[j] = k
+        after[rs, release_levels[j]] += k
+        after[rs, take] -= k
+        released += k
+        released_steps += k * (release_levels[j] - take)
+    if released:
+        stock[1, rs + 1, arrive_rel] = released  # they swap there next hour
+
+    # the day's sums (a term that is zero adds nothing)
+    for i in range(4):
+        total = 0.0
+        for n in range(n_st):
+            total += station[i, n]
+        station_sum[i] = total
+    for i in range(3):
+        count = 0
+        for n in range(n_st):
+            count += evs[i, n]
+        evs_sum[i] = count
+    driving = 0.0
+    for c in range(n_cls):
+        for n in range(n_st):
+            driving += dispatch[c, n] * drive_cost[c, n]  # eq. (5)
+    driving += released * drive_release
+    pen = unserved_all * penalty
+    cost = station_sum[0] + station_sum[1] + driving + pen
+    if last:  # eq. (13): the shortfall below terminal_soc at the end, priced
+        short = 0
+        for n in range(n_st):
+            for lv in range(n_lv):
+                short += after[n, lv] * terminal_gap[lv]
+        day[4] = short * step_kwh
+        day[5] = day[4] * terminal_price
+        cost += day[5]
+    day[0] = released_steps * step_kwh
+    day[1] = driving
+    day[2] = pen
+    day[3] = cost
+    return released
+
+
+@njit(cache=True)
+def _outputs(n_b, n_st, n_lv, n_r, n_rel):  # pragma: no cover
+    """Zeroed output arrays of ``n_b`` days (see ``BatchHour``)."""
+    return (np.zeros((n_b, n_st, n_lv, n_r), dtype=np.int64),
+            np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64), np.zeros((n_b, 4, n_st)),
+            np.zeros((n_b, 3, n_st), dtype=np.int64), np.zeros((n_b, 4)),
+            np.zeros((n_b, 3), dtype=np.int64), np.zeros((n_b, n_rel), dtype=np.int64),
+            np.zeros(n_b, dtype=np.int64), np.zeros((n_b, 6)))
+
+
 @njit(cache=True)
 def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible, rates,
                donor_col, move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
-               arrive_level, release_levels, consts, fconsts):  # pragma: no cover (compiled)
-    """The hour of each row b of a batch (see :func:`step_batch`), in loops compiled by
-    numba. counts, incoming (B, N, L); moves (B or 1, N, L, R), dispatch (B or 1, C, N),
-    release (B or 1, M) int64 (M = 0: no release); price (B or 1,), last (B or 1,) bool.
-    consts: ready level, release station, level a released EV takes, its level at the
-    next station; fconsts: kWh per SOC step, unserved penalty, terminal price ($/kWh)."""
-    ready, rs, take, arrive_rel = consts[0], consts[1], consts[2], consts[3]
-    step_kwh, penalty, terminal_price = fconsts[0], fconsts[1], fconsts[2]
+               arrive_level, release_levels, consts, fconsts):  # pragma: no cover
+    """The hour of B days: counts, incoming (B, N, L); moves (B or 1, N, L, R), dispatch
+    (B or 1, C, N), release (B or 1, M); price, last (B or 1,)."""
     n_b, n_st, n_lv = counts.shape
-    n_r, n_cls, n_rel = rates.shape[0], dispatch.shape[1], release.shape[1]
-    m = np.zeros((n_b, n_st, n_lv, n_r), dtype=np.int64)
-    stock = np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64)
-    station = np.zeros((n_b, 4, n_st))
-    evs = np.zeros((n_b, 3, n_st), dtype=np.int64)
-    rel = np.zeros((n_b, n_rel), dtype=np.int64)
-    station_sum = np.zeros((n_b, 4))
-    evs_sum = np.zeros((n_b, 3), dtype=np.int64)
-    released_n = np.zeros(n_b, dtype=np.int64)
-    per_day = np.zeros((6, n_b))  # released kWh, BDC driving, unserved penalty, cost, shortfall, terminal penalty
-    left_here = np.zeros(n_lv, dtype=np.int64)
+    m, stock, station, evs, ssum, esum, rel, released, day = _outputs(
+        n_b, n_st, n_lv, rates.shape[0], release.shape[1])
     for b in range(n_b):
-        bm = b if moves.shape[0] > 1 else 0
-        bd = b if dispatch.shape[0] > 1 else 0
-        after = stock[b, 0]
-        unserved_all = 0
-        for n in range(n_st):
-            # 1. charging and B2B (eqs. 9–16): a level's requests in column order, each up
-            # to the batteries the earlier columns left, none off the SOC range
-            net = 0
-            for lv in range(n_lv):
-                room = counts[b, n, lv]
-                for r in range(n_r):
-                    if feasible[lv, r]:
-                        k = min(moves[bm, n, lv, r], room)
-                        m[b, n, lv, r] = k
-                        room -= k
-                        net += k * rates[r]
-            if donor_col >= 0 and net < 0:
-                # eq. (12): discharged ≤ charged energy; drop donors from the top level down
-                excess = -net
-                for lv in range(n_lv - 1, -1, -1):
-                    k = min(m[b, n, lv, donor_col], excess)
-                    m[b, n, lv, donor_col] -= k
-                    excess -= k
-                net = 0
-                for lv in range(n_lv):
-                    for r in range(n_r):
-                        net += m[b, n, lv, r] * rates[r]
-            donors = 0
-            bdc = 0.0
-            for lv in range(n_lv):
-                after[n, lv] += counts[b, n, lv]
-                for r in range(n_r):
-                    k = m[b, n, lv, r]
-                    if k:
-                        after[n, lv] -= k
-                        after[n, lv + rates[r]] += k
-                        bdc += k * move_cost[lv, r]  # α1·P^β1 (+ eq. 26)
-                if donor_col >= 0:
-                    donors += m[b, n, lv, donor_col]
-            storage = 0.0
-            for lv in range(n_lv):
-                storage += after[n, lv] * storage_cost[lv]  # α2·(1 − SOC)^β2, eq. (11)
-            grid_kwh = net * step_kwh  # P_Grid ≥ 0 (eq. 12)
-            station[b, 0, n] = price[b if price.shape[0] > 1 else 0] * grid_kwh
-            station[b, 1, n] = bdc + storage
-            station[b, 2, n] = donors * step_kwh
-            station[b, 3, n] = grid_kwh
+        released[b] = _hour_row(
+            counts[b], incoming[b], moves[min(b, moves.shape[0] - 1)],
+            dispatch[min(b, dispatch.shape[0] - 1)], release[min(b, release.shape[0] - 1)],
+            price[min(b, price.shape[0] - 1)], last[min(b, last.shape[0] - 1)],
+            feasible, rates, donor_col, move_cost, storage_cost, terminal_gap, drive_cost,
+            drive_release, arrive_level, release_levels, consts, fconsts,
+            m[b], stock[b], station[b], evs[b], ssum[b], esum[b], rel[b], day[b])
+    return m, stock, station, evs, ssum, esum, rel, released, day
 
-            # 2. swaps (eqs. 4–8, 17): EVs take the lowest swap-ready batteries
-            dispatched = 0
-            left_here[:] = 0
-            for c in range(n_cls):
-                k = dispatch[bd, c, n]
-                if k:
-                    dispatched += k
-                    left_here[arrive_level[c, n]] += k  # eq. (8): its level on arrival
-            want = dispatched
-            for lv in range(n_lv):
-                want += incoming[b, n, lv]
-            served = 0
-            for lv in range(ready, n_lv):
-                k = min(after[n, lv], want - served)
-                after[n, lv] -= k
-                served += k
-            # the served EVs leave their batteries: last hour's released EVs first, then
-            # the dispatched ones, lowest level first
-            left = served
-            for lv in range(n_lv):
-                k = min(incoming[b, n, lv], left)
-                after[n, lv] += k
-                left -= k
-            for lv in range(n_lv):
-                k = min(left_here[lv], left)
-                after[n, lv] += k
-                left -= k
-            evs[b, 0, n] = served
-            evs[b, 1, n] = want - served
-            evs[b, 2, n] = dispatched
-            unserved_all += want - served
 
-        # 3. release (eqs. 18–22): invited EVs in class order hand in their battery and
-        # take one at level ``take`` (enough to reach the next station), while any is left
-        released, released_steps = 0, 0
-        if n_rel:
-            br = b if release.shape[0] > 1 else 0
-            room = after[rs, take]
-            for j in range(n_rel):
-                k = min(release[br, j], room)
-                room -= k
-                rel[b, j] = k
-                after[rs, release_levels[j]] += k
-                after[rs, take] -= k
-                released += k
-                released_steps += k * (release_levels[j] - take)
-            if released:
-                stock[b, 1, rs + 1, arrive_rel] = released  # they swap there next hour
-
-        # the day's sums (terms that are zero add nothing)
-        for i in range(4):
-            s = 0.0
-            for n in range(n_st):
-                s += station[b, i, n]
-            station_sum[b, i] = s
-        for i in range(3):
-            for n in range(n_st):
-                evs_sum[b, i] += evs[b, i, n]
-        driving = 0.0
-        for c in range(n_cls):
-            for n in range(n_st):
-                driving += dispatch[bd, c, n] * drive_cost[c, n]  # eq. (5)
-        driving += released * drive_release
-        cost = station_sum[b, 0] + station_sum[b, 1] + driving
-        pen = unserved_all * penalty
-        cost += pen
-        if last[b if last.shape[0] > 1 else 0]:  # eq. (13): the shortfall below terminal_soc, priced
-            short = 0
-            for n in range(n_st):
-                for lv in range(n_lv):
-                    short += after[n, lv] * terminal_gap[lv]
-            per_day[4, b] = short * step_kwh
-            per_day[5, b] = per_day[4, b] * terminal_price
-            cost += per_day[5, b]
-        released_n[b] = released
-        per_day[0, b] = released_steps * step_kwh
-        per_day[1, b] = driving
-        per_day[2, b] = pen
-        per_day[3, b] = cost
-    return m, stock, station, evs, station_sum, evs_sum, rel, released_n, per_day
+@njit(cache=True)
+def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizon,
+                         cf_stock, cf_cost, active, total, back, started,
+                         feasible, rates, donor_col, move_cost, storage_cost, terminal_gap,
+                         drive_cost, drive_release, arrive_level, release_levels, consts,
+                         fconsts):  # pragma: no cover
+    """The hour of E played days (stock (E, 2, N, L), their hours t (E or 1,) and requests
+    as in ``_hour_rows``) and of their counterfactual days (``Counterfactuals``' arrays,
+    updated in place). Returns the played days' outputs."""
+    n_e, _, n_st, n_lv = stock.shape
+    n_r, n_rel = rates.shape[0], release.shape[1]
+    m, out_stock, station, evs, ssum, esum, rel, released, day = _outputs(
+        n_e, n_st, n_lv, n_r, n_rel)
+    sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = _outputs(
+        1, n_st, n_lv, n_r, n_rel)
+    no_release = np.zeros(n_rel, dtype=np.int64)
+    for e in range(n_e):
+        te = t[min(e, t.shape[0] - 1)]
+        last = te + 1 >= horizon
+        mv, dp = moves[min(e, moves.shape[0] - 1)], dispatch[min(e, dispatch.shape[0] - 1)]
+        rl, pr = release[min(e, release.shape[0] - 1)], price[min(e, price.shape[0] - 1)]
+        released[e] = _hour_row(
+            stock[e, 0], stock[e, 1], mv, dp, rl, pr, last, feasible, rates, donor_col,
+            move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
+            release_levels, consts, fconsts,
+            m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e])
+        d = days[e]
+        # the running counterfactual days replay the played day's requests; a new one
+        # starts where the played day released: this hour without its releases
+        for s in range(te + 1):
+            new = s == te
+            if not (active[d, s] or (new and released[e] > 0)):
+                continue
+            s_stock[:] = 0
+            s_day[:] = 0.0
+            _hour_row(
+                stock[e, 0] if new else cf_stock[d, s, 0], stock[e, 1] if new else cf_stock[d, s, 1],
+                mv, dp, no_release if new else rl, pr, last, feasible, rates, donor_col,
+                move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
+                release_levels, consts, fconsts,
+                sm[0], s_stock[0], s_station[0], s_evs[0], s_ssum[0], s_esum[0], s_rel[0], s_day[0])
+            cf_stock[d, s] = s_stock[0]
+            cf_cost[d, s] = s_day[0, 3] if new else cf_cost[d, s] + s_day[0, 3]
+            active[d, s] = True
+            started[d, s] = started[d, s] or new
+            # it leaves when its day ends, or back on the played path (same stock)
+            rejoined = not last
+            if rejoined:
+                for i in range(2):
+                    for n in range(n_st):
+                        for lv in range(n_lv):
+                            if s_stock[0, i, n, lv] != out_stock[e, i, n, lv]:
+                                rejoined = False
+            if last or rejoined:
+                total[d, s] = cf_cost[d, s]
+                active[d, s] = False
+                if rejoined:
+                    back[d, s] = te + 1
+    return m, out_stock, station, evs, ssum, esum, rel, released, day
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
@@ -619,28 +711,27 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
 
 
 class Counterfactuals:
-    """Eq. (19)'s counterfactual days stepped along with the played days, in the same batch:
-    the same numbers as :func:`release_savings` without replaying the day at its end.
+    """Eq. (19)'s counterfactual days stepped along with the played days, in the same
+    compiled call: the same numbers as :func:`release_savings` without replaying the day
+    at its end.
 
-    ``step`` runs an hour of the played days (rows 0 … E − 1 of the returned batch) and of
-    every counterfactual day still apart from its played day; when releases are requested
-    in a played day's hour t, a counterfactual day starts from its state with that hour's
-    releases removed (kept if the played day did release). A day back on the played path
-    (same stock) leaves the batch: the rest of it costs what the played day costs from
-    there. ``savings`` gives R_BSS per hour of a played day that has ended. The single env
-    plays one day; the vector env one per sub-env.
+    ``step`` runs an hour of the played days (the returned batch) and of every
+    counterfactual day still apart from its played day; when a played day releases EVs in
+    hour t, a counterfactual day starts from its state with that hour's releases removed.
+    A counterfactual day back on the played path (same stock) is dropped: the rest of it
+    costs what the played day costs from there. ``savings`` gives R_BSS per hour of a
+    played day that has ended. The single env plays one day; the vector env one per
+    sub-env. State per (played day, start hour): ``stock``/``cost`` of a running
+    counterfactual day (``active``), and once it is settled its ``total`` cost and the hour
+    it rejoined the played day (``back``, −1: never); ``started`` marks hours with one.
     """
 
     def __init__(self, config: ExpresswayConfig, n_days: int = 1) -> None:
         T = config.horizon_h
         self.config = config
-        # the counterfactual days in the batch: played day, start hour, stock, cost so far
-        self.day = np.zeros(0, dtype=np.int64)
-        self.start = np.zeros(0, dtype=np.int64)
-        self.stock = np.zeros((0, 2, config.n_stations, config.n_levels), dtype=np.int64)
-        self.cost = np.zeros(0)
-        # per played day and start hour: cost of the counterfactual day that left the batch,
-        # the hour it rejoined the played day (−1: never), whether it started
+        self.stock = np.zeros((n_days, T, 2, config.n_stations, config.n_levels), dtype=np.int64)
+        self.cost = np.zeros((n_days, T))
+        self.active = np.zeros((n_days, T), dtype=bool)
         self.total = np.zeros((n_days, T))
         self.back = np.full((n_days, T), -1, dtype=np.int64)
         self.started = np.zeros((n_days, T), dtype=bool)
@@ -651,82 +742,24 @@ class Counterfactuals:
         self.total[days] = 0.0
         self.back[days] = -1
         self.started[days] = False
-        if len(self.day):
-            keep = np.ones(len(self.total), dtype=bool)
-            keep[days] = False
-            self._keep(keep[self.day])
-
-    def _keep(self, keep: np.ndarray) -> None:
-        self.day, self.start = self.day[keep], self.start[keep]
-        self.stock, self.cost = self.stock[keep], self.cost[keep]
+        self.active[days] = False
 
     def step(self, tables: CostTables, t: int | np.ndarray, stock: np.ndarray, moves: np.ndarray,
              dispatch: np.ndarray, release: np.ndarray | None, price: float | np.ndarray,
              days: np.ndarray | None = None) -> BatchHour:
         """``step_batch`` of the played days ``days`` (default: all, in order): stock (E, 2,
         N_B, L) their states (counts, incoming), t their hour (int or (E,)), moves (E or 1,
-        N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E, M) capped
-        (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1).
-        Counterfactual days of played days not in ``days`` must not exist."""
-        c = self.config
-        n_played, n_old = len(stock), len(self.day)
-        days = self._days[:n_played] if days is None else days
-        cand = self._days[:0] if release is None else _sum(release, axis=-1).nonzero()[0]
-        if not n_old and not len(cand):
-            return step_batch(tables, c, t, price, stock[:, 0], stock[:, 1], moves, dispatch, release)
-        one_hour = np.ndim(t) == 0  # every played day at hour t
-        # rows: the played days, the counterfactual days, a new one per candidate; each
-        # replays the requests of its played row (src), a new one without its releases
-        if n_played == 1:  # one played day: its requests broadcast over the rows
-            src = None
-        else:
-            where = np.full(len(self.total), -1, dtype=np.int64)
-            where[days] = self._days[:n_played]
-            row_of_day = where[self.day]
-            src = np.concatenate([self._days[:n_played], row_of_day, cand])
-        batch = np.concatenate([stock, self.stock, stock[cand]])
-        t_rows, price_rows = t, price
-        if src is not None:
-            moves, dispatch = moves[src], dispatch[src]
-            t_rows = t if one_hour else t[src]
-            price_rows = price if np.ndim(price) == 0 else price[src]
-        if release is not None:
-            release = np.repeat(release, len(batch), axis=0) if src is None else release[src]
-            release[n_played + n_old:] = 0
-        h = step_batch(tables, c, t_rows, price_rows, batch[:, 0], batch[:, 1], moves, dispatch, release)
-        old_rows = slice(n_played, n_played + n_old)
-        cost = self.cost + h.cost[old_rows]  # each day's cost so far plus this hour's
-        stock = h.stock[old_rows]
-        kept = (h.released[cand] > 0).nonzero()[0]  # a new day only where the played day released
-        if len(kept):
-            new = cand[kept]
-            new_rows = n_played + n_old + kept
-            t_new = t + 0 * new if one_hour else t[new]
-            self.started[days[new], t_new] = True
-            cost = np.concatenate([cost, h.cost[new_rows]])  # a new day: just this hour's
-            stock = np.concatenate([stock, h.stock[new_rows]])
-            self.day = np.concatenate([self.day, days[new]])
-            self.start = np.concatenate([self.start, t_new])
-        self.cost, self.stock = cost, stock
-        if not len(stock):
-            return h
-        # leaving the batch: back on the played path, or its day has ended
-        if src is None:
-            next_hour, played = t + 1, h.stock[:1]
-        else:
-            played_rows = np.concatenate([row_of_day, cand[kept]])
-            next_hour = t + 1 if one_hour else t[played_rows] + 1
-            played = h.stock[played_rows]
-        ended = np.greater_equal(next_hour, c.horizon_h)  # a numpy bool even for one day
-        n = len(stock)
-        back = np.logical_and.reduce((stock == played).reshape(n, -1), axis=1) & ~ended
-        done = back | ended
-        if done.any():
-            d, s0 = self.day[done], self.start[done]
-            self.total[d, s0] = self.cost[done]
-            self.back[self.day[back], self.start[back]] = next_hour if one_hour else next_hour[back]
-            self._keep(~done)
-        return h
+        N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E or 1, M) capped
+        (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1)."""
+        hours = np.asarray(t, dtype=np.int64).reshape(-1)
+        days = self._days[: len(stock)] if days is None else days
+        out = _counterfactual_hour(
+            hours, _ints(days), _ints(stock), _ints(moves), _ints(dispatch),
+            tables.no_release if release is None else _ints(release),
+            np.asarray(price, dtype=np.float64).reshape(-1), self.config.horizon_h,
+            self.stock, self.cost, self.active, self.total, self.back, self.started,
+            *tables.kernel_args)
+        return _batch_hour(*out, bool(hours.max() + 1 >= self.config.horizon_h))
 
     def savings(self, day: int, costs: np.ndarray) -> np.ndarray:
         """(T,) R_BSS per hour of played day ``day`` (ended); ``costs``: its cost per hour."""
