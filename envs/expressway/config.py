@@ -89,11 +89,10 @@ class ExpresswayConfig:
     price_source / price_date / price_per_kwh: the grid price (module docstring).
     release_counterfactual: compute eq. (19)'s saving and the eq. (18) payments (``info``
     at the last step): the day without each hour's releases, stepped along with the played
-    day in the same batched call (``dynamics.Counterfactuals``; a counterfactual day leaves
-    the batch once back on the played path). On by default: it is the paper's Table 4;
-    with releases requested in most hours (random valid actions: ≈ 7 days in the batch) a
-    step takes ≈ 1.5–2× as long, with rare releases hardly longer. False skips it (NaN
-    in ``info``) when only the reward matters, e.g. training.
+    day in the same compiled call (``dynamics.Counterfactuals``; a counterfactual day is
+    dropped once back on the played path). On by default: it is the paper's Table 4; with
+    releases requested in most hours (random valid actions) a step takes ≈ 1.2× as long.
+    False skips it (NaN in ``info``) when only the reward matters, e.g. training.
     action_mode: the action representation (env docstring, "Action Space").
     ``"moves"`` (default): per (station, SOC level, rate) battery counts — any count plan,
     the MILP oracle's included. ``"station"``: the paper's own decision variables (§4,

@@ -22,17 +22,15 @@ batteries of α2·(1 − SOC)^β2 (eq. 11, SOC after charging); driving BDC of d
 (eq. 5); unserved-EV penalty; and at the end the shortfall below ``terminal_soc``
 (eq. 13, priced).
 
-The hour is written once, on a leading batch axis: :func:`step_batch`. :func:`step` is its
-one-day case (planners), the env steps its played day together with eq. (19)'s
-counterfactual days (:class:`Counterfactuals`), the vector env N days. The arrays are tiny,
-so numpy's per-call overhead is the cost: each stage is a few calls on the whole batch,
-mostly products with matrices precomputed in :class:`CostTables`, all exact (whole numbers;
-float sums keep the order of the one-day formulas).
+The hour is written once, as loops over stations, levels and move columns compiled by
+numba (:func:`_hour_row`; the arrays are tiny, so numpy's per-call overhead was the whole
+cost). :func:`step_batch` steps a batch of days with it — :func:`step` is its one-day case
+(planners), the vector env N days — and :class:`Counterfactuals` the played days together
+with eq. (19)'s counterfactual days, in one compiled call.
 """
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,15 +38,6 @@ from numba import njit
 
 from swapgym.envs.expressway.config import ExpresswayConfig
 from swapgym.envs.expressway.instance import ExpresswayInstance
-
-# ufunc methods called directly: ndarray.sum & co. add a Python layer per call, which
-# counts on arrays this small
-_sum, _cumsum, _min = np.add.reduce, np.add.accumulate, np.minimum.reduce
-
-
-@functools.cache
-def _diff_matrix(n: int) -> np.ndarray:
-    return np.eye(n, dtype=np.int64) - np.eye(n, k=1, dtype=np.int64)
 
 
 def rates(config: ExpresswayConfig) -> np.ndarray:
@@ -79,15 +68,11 @@ class CostTables:
     drive_cost_release: float
     # derived once so that ``step`` stays lean
     feasible: np.ndarray = field(default=None, repr=False)      # (L, R) int 0/1
-    move_cost_0: np.ndarray = field(default=None, repr=False)   # (L, R) move_cost, 0 if inf
-    up: np.ndarray = field(default=None, repr=False)            # (R,) charge steps
-    down: np.ndarray = field(default=None, repr=False)          # (R,) donated steps
     donor_col: int = -1
     reach: np.ndarray = field(default=None, repr=False)         # (C, N_B) bool, eq. (8)
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
-    dispatch_clamp: tuple = field(default=None, repr=False)     # int matrices, see _clamp_dispatch
     release_take: int = 0                                         # level a released EV takes
     release_arrive_level: int = 0                                 # its level at the next station
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
@@ -144,12 +129,10 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         np.array([c.step_kwh, c.unserved_penalty_usd, c.terminal_price]))
     return CostTables(
         r, move, storage, drive, float(drive_rel),
-        feasible=feasible.astype(np.int64), move_cost_0=move_cost_0,
-        up=np.maximum(r, 0), down=np.maximum(-r, 0),
+        feasible=feasible.astype(np.int64),
         donor_col=donor_col, reach=reach,
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
         reach_int=reach.astype(np.int64),
-        dispatch_clamp=_dispatch_clamp_matrices(reach),
         release_take=take, release_arrive_level=arrive_rel, terminal_gap=terminal_gap,
         kernel_args=kernel_args,
         no_release=np.zeros((1, len(instance.release_levels)), dtype=np.int64))
@@ -242,32 +225,30 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
 
 
 def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarray) -> np.ndarray:
-    """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C):
-    per class the running total over reachable stations capped by the arrivals, its first
-    differences, and the rest at the nearest station — as products with the matrices of
-    :func:`_dispatch_clamp_matrices` on the flattened (C·N_B) request."""
-    cum, cap, fix, rest = tables.dispatch_clamp
-    d = np.minimum(dispatch.reshape(*dispatch.shape[:-2], -1) @ cum, arrivals @ cap)
-    return (d @ fix + arrivals @ rest).reshape(dispatch.shape)
+    """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C)."""
+    out = _clamp_dispatch_rows(_ints(arrivals.reshape(-1, arrivals.shape[-1])),
+                               _ints(dispatch.reshape(-1, *dispatch.shape[-2:])),
+                               tables.reach, tables.nearest)
+    return out.reshape(dispatch.shape)
 
 
-def _dispatch_clamp_matrices(reach: np.ndarray) -> tuple[np.ndarray, ...]:
-    """(cum, cap, fix, rest) for :func:`_clamp_dispatch`, on requests flattened to c·N + n:
-    ``r @ cum`` running totals over each class's reachable stations, ``arrivals @ cap`` the
-    class's arrivals at each of its entries, ``x @ fix`` first differences within a class
-    minus the class total (its last running total) at its nearest station, ``arrivals @
-    rest`` the arrivals there."""
-    n_cls, n_st = reach.shape
-    eye = np.eye(n_cls, dtype=np.int64)
-    upper = np.triu(np.ones((n_st, n_st), dtype=np.int64))
-    cum = np.kron(eye, upper) * reach.reshape(-1, 1)
-    cap = np.kron(eye, np.ones((1, n_st), dtype=np.int64))
-    nearest = np.zeros((n_cls, n_cls * n_st), dtype=np.int64)
-    nearest[np.arange(n_cls), np.arange(n_cls) * n_st + np.argmax(reach, axis=1)] = 1
-    last = np.zeros((n_cls * n_st, n_cls), dtype=np.int64)
-    last[np.arange(n_cls) * n_st + n_st - 1, np.arange(n_cls)] = 1
-    fix = np.kron(eye, _diff_matrix(n_st)) - last @ nearest
-    return cum, cap, fix, nearest
+@njit(cache=True)
+def _clamp_dispatch_rows(arrivals, requests, reach, nearest):  # pragma: no cover
+    """arrivals (B, C), requests (B, C, N) -> executable (B, C, N): per class, the
+    requests at reachable stations in station order up to the arrivals; the rest at the
+    nearest station."""
+    n_b, n_cls, n_st = requests.shape
+    out = np.zeros((n_b, n_cls, n_st), dtype=np.int64)
+    for b in range(n_b):
+        for c in range(n_cls):
+            left = arrivals[b, c]
+            for n in range(n_st):
+                if reach[c, n]:
+                    k = min(requests[b, c, n], left)
+                    out[b, c, n] = k
+                    left -= k
+            out[b, c, nearest[c]] += left
+    return out
 
 
 def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -> np.ndarray | None:
