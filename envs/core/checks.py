@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 import swapgym  # noqa: F401  (registers ids)
-from swapgym.envs.core.spaces import get_action_masks, random_valid_action
+from swapgym.envs.core.spaces import get_action_masks, random_valid_action, sample_valid_action
 
 Invariant = Callable[[gym.Env, Any, float, dict], None]
 
@@ -114,6 +114,41 @@ def assert_equal_transitions(a: Any, b: Any, path: str = "") -> None:
         return
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+def masked_vector_actions(env: Any, masks: np.ndarray, rng: np.random.Generator, k: int) -> np.ndarray:
+    """Random valid actions of a vector env with a MultiDiscrete single action space, one
+    per row of ``masks`` (``k``: the step, unused; see :func:`compare_vector_with_sync`)."""
+    return np.stack([sample_valid_action(env.single_action_space, m, rng) for m in masks])
+
+
+def compare_vector_with_sync(env_id: str, n: int, steps: int, seed: int,
+                             resets: Mapping[int, np.ndarray] | None = None,
+                             actions: Callable[..., np.ndarray] = masked_vector_actions,
+                             **config: Any) -> int:
+    """Step the id's native vector env and a SyncVectorEnv of its single envs side by side
+    with the same actions (``actions(native, masks, rng, k)``; ``resets[k]``: a reset mask
+    applied before step k); every observation, reward, flag, info and mask must be equal.
+    Returns the number of episodes that ended."""
+    native = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point", **config)
+    sync = gym.make_vec(env_id, num_envs=n, vectorization_mode="sync", **config)
+    assert_equal_transitions(native.reset(seed=seed), sync.reset(seed=seed), "reset")
+    rng = np.random.default_rng(seed)
+    episodes = 0
+    for k in range(steps):
+        if resets and k in resets:
+            opts = {"reset_mask": resets[k]}
+            assert_equal_transitions(native.reset(options=dict(opts)), sync.reset(options=dict(opts)),
+                                     f"masked reset before step {k}")
+        masks = native.unwrapped.action_masks()
+        np.testing.assert_array_equal(masks, np.stack([e.unwrapped.action_masks() for e in sync.unwrapped.envs]))
+        chosen = actions(native, masks, rng, k)
+        a, b = native.step(chosen), sync.step(chosen)
+        assert_equal_transitions(a, b, f"step {k}")
+        episodes += int(np.sum(a[2] | a[3]))
+    native.close()
+    sync.close()
+    return episodes
 
 
 def check_determinism(env_id: str, seed: int = 0, n_steps: int = 200, **config: Any) -> None:

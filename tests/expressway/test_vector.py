@@ -11,7 +11,6 @@ from gymnasium.vector import AutoresetMode
 
 import swapgym  # noqa: F401
 from swapgym.envs.core import checks
-from swapgym.envs.core.spaces import sample_valid_action
 from swapgym.envs.expressway import ExpresswayConfig, dynamics, make_instance
 from swapgym.envs.expressway.vector import ExpresswayVectorEnv
 
@@ -26,32 +25,12 @@ def _actions(env, masks: np.ndarray, rng: np.random.Generator, k: int) -> np.nda
     """Random valid actions; every third step in-space but unmasked (exercises the clamps)."""
     if k % 3 == 2:
         return rng.integers(0, env.single_action_space.nvec, size=(len(masks), len(env.single_action_space.nvec)))
-    return np.stack([sample_valid_action(env.single_action_space, m, rng) for m in masks])
+    return checks.masked_vector_actions(env, masks, rng, k)
 
 
 def _compare_with_sync(n: int, steps: int, seed: int, resets: dict[int, np.ndarray] | None = None,
                        **config) -> int:
-    """Step the native env and a SyncVectorEnv of single envs side by side with the same
-    actions; every observation, reward, flag, info and mask must be equal."""
-    native = _native(n, **config)
-    sync = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="sync", **config)
-    checks.assert_equal_transitions(native.reset(seed=seed), sync.reset(seed=seed), "reset")
-    rng = np.random.default_rng(seed)
-    episodes = 0
-    for k in range(steps):
-        if resets and k in resets:
-            opts = {"reset_mask": resets[k]}
-            checks.assert_equal_transitions(native.reset(options=dict(opts)), sync.reset(options=dict(opts)),
-                                            f"masked reset before step {k}")
-        masks = native.unwrapped.action_masks()
-        np.testing.assert_array_equal(masks, np.stack([e.unwrapped.action_masks() for e in sync.unwrapped.envs]))
-        actions = _actions(native, masks, rng, k)
-        a, b = native.step(actions), sync.step(actions)
-        checks.assert_equal_transitions(a, b, f"step {k}")
-        episodes += int(np.sum(a[2] | a[3]))
-    native.close()
-    sync.close()
-    return episodes
+    return checks.compare_vector_with_sync(ENV_ID, n, steps, seed, resets, _actions, **config)
 
 
 def test_make_vec__returns_the_native_env_with_batched_spaces():

@@ -9,7 +9,6 @@ from gymnasium.vector import AutoresetMode
 
 import swapgym  # noqa: F401
 from swapgym.envs.core import checks
-from swapgym.envs.core.spaces import sample_valid_action
 from swapgym.envs.swap_station.config import SwapStationConfig
 from swapgym.envs.swap_station.dynamics import (
     TransitionTables,
@@ -32,31 +31,11 @@ def _native(n: int, **config) -> SwapStationVectorEnv:
 
 
 def _masked_actions(env, masks: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return np.stack([sample_valid_action(env.single_action_space, m, rng) for m in masks])
+    return checks.masked_vector_actions(env, masks, rng, 0)
 
 
 def _compare_with_sync(n: int, steps: int, seed: int, resets: dict[int, np.ndarray] | None = None, **config):
-    """Step the native env and a SyncVectorEnv of single envs side by side with the same random
-    valid actions; every observation, reward, flag, info and mask must be equal."""
-    native = _native(n, **config)
-    sync = gym.make_vec(ENV_ID, num_envs=n, vectorization_mode="sync", **config)
-    checks.assert_equal_transitions(native.reset(seed=seed), sync.reset(seed=seed), "reset")
-    rng = np.random.default_rng(seed)
-    episodes_done = 0
-    for k in range(steps):
-        if resets and k in resets:
-            opts = {"reset_mask": resets[k]}
-            checks.assert_equal_transitions(native.reset(options=dict(opts)), sync.reset(options=dict(opts)),
-                                            f"masked reset before step {k}")
-        masks = native.unwrapped.action_masks()
-        np.testing.assert_array_equal(masks, np.stack([e.unwrapped.action_masks() for e in sync.unwrapped.envs]))
-        actions = _masked_actions(native, masks, rng)
-        a, b = native.step(actions), sync.step(actions)
-        checks.assert_equal_transitions(a, b, f"step {k}")
-        episodes_done += int(np.sum(a[2] | a[3]))
-    native.close()
-    sync.close()
-    return episodes_done
+    return checks.compare_vector_with_sync(ENV_ID, n, steps, seed, resets, **config)
 
 
 def test_make_vec__returns_the_native_env_with_batched_spaces():
