@@ -78,6 +78,7 @@ class CostTables:
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
     # the constant arguments of the compiled hour (``_hour_rows``), and its "no release"
     kernel_args: tuple = field(default=(), repr=False)
+    sizes: tuple = ()                                             # (N_B, L, R, M) of the outputs
     no_release: np.ndarray = field(default=None, repr=False)     # (1, M) int zeros
 
 
@@ -134,7 +135,7 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
         reach_int=reach.astype(np.int64),
         release_take=take, release_arrive_level=arrive_rel, terminal_gap=terminal_gap,
-        kernel_args=kernel_args,
+        kernel_args=kernel_args, sizes=(c.n_stations, c.n_levels, len(r), len(instance.release_levels)),
         no_release=np.zeros((1, len(instance.release_levels)), dtype=np.int64))
 
 
@@ -335,13 +336,12 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     ~40 calls (~150 µs) however it was written.
     """
     last = np.greater_equal(np.add(t, 1), config.horizon_h)
-    m, stock, station, evs, station_sum, evs_sum, rel, released, day = _hour_rows(
-        _ints(counts), _ints(incoming), _ints(moves), _ints(dispatch),
-        tables.no_release if release is None else _ints(release),
-        np.asarray(price, dtype=np.float64).reshape(-1), last.reshape(-1),
-        *tables.kernel_args)
-    return _batch_hour(m, stock, station, evs, station_sum, evs_sum, rel, released, day,
-                       bool(last.any()))
+    out = _outputs(len(counts), *tables.sizes)
+    _hour_rows(_ints(counts), _ints(incoming), _ints(moves), _ints(dispatch),
+               tables.no_release if release is None else _ints(release),
+               np.asarray(price, dtype=np.float64).reshape(-1), last.reshape(-1),
+               *tables.kernel_args, out)
+    return _batch_hour(*out, bool(last.any()))
 
 
 def _batch_hour(m, stock, station, evs, station_sum, evs_sum, rel, released, day, any_last):
@@ -507,9 +507,10 @@ def _hour_row(counts, incoming, moves, dispatch, release, price, last,
     return released
 
 
-@njit(cache=True)
-def _outputs(n_b, n_st, n_lv, n_r, n_rel):  # pragma: no cover
-    """Zeroed output arrays of ``n_b`` days (see ``BatchHour``)."""
+def _outputs(n_b: int, n_st: int, n_lv: int, n_r: int, n_rel: int) -> tuple[np.ndarray, ...]:
+    """Zeroed output arrays of ``n_b`` days, filled by the compiled hour (see ``BatchHour``;
+    allocated here, not in the compiled code: numba's boxing of returned arrays costs
+    more than the hour itself)."""
     return (np.zeros((n_b, n_st, n_lv, n_r), dtype=np.int64),
             np.zeros((n_b, 2, n_st, n_lv), dtype=np.int64), np.zeros((n_b, 4, n_st)),
             np.zeros((n_b, 3, n_st), dtype=np.int64), np.zeros((n_b, 4)),
@@ -520,13 +521,11 @@ def _outputs(n_b, n_st, n_lv, n_r, n_rel):  # pragma: no cover
 @njit(cache=True)
 def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible, rates,
                donor_col, move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
-               arrive_level, release_levels, consts, fconsts):  # pragma: no cover
+               arrive_level, release_levels, consts, fconsts, out):  # pragma: no cover
     """The hour of B days: counts, incoming (B, N, L); moves (B or 1, N, L, R), dispatch
-    (B or 1, C, N), release (B or 1, M); price, last (B or 1,)."""
-    n_b, n_st, n_lv = counts.shape
-    m, stock, station, evs, ssum, esum, rel, released, day = _outputs(
-        n_b, n_st, n_lv, rates.shape[0], release.shape[1])
-    for b in range(n_b):
+    (B or 1, C, N), release (B or 1, M); price, last (B or 1,); ``out`` from ``_outputs``."""
+    m, stock, station, evs, ssum, esum, rel, released, day = out
+    for b in range(counts.shape[0]):
         released[b] = _hour_row(
             counts[b], incoming[b], moves[min(b, moves.shape[0] - 1)],
             dispatch[min(b, dispatch.shape[0] - 1)], release[min(b, release.shape[0] - 1)],
@@ -534,7 +533,6 @@ def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible
             feasible, rates, donor_col, move_cost, storage_cost, terminal_gap, drive_cost,
             drive_release, arrive_level, release_levels, consts, fconsts,
             m[b], stock[b], station[b], evs[b], ssum[b], esum[b], rel[b], day[b])
-    return m, stock, station, evs, ssum, esum, rel, released, day
 
 
 @njit(cache=True)
@@ -542,17 +540,15 @@ def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizo
                          cf_stock, cf_cost, active, total, back, started,
                          feasible, rates, donor_col, move_cost, storage_cost, terminal_gap,
                          drive_cost, drive_release, arrive_level, release_levels, consts,
-                         fconsts):  # pragma: no cover
+                         fconsts, out, scratch):  # pragma: no cover
     """The hour of E played days (stock (E, 2, N, L), their hours t (E or 1,) and requests
     as in ``_hour_rows``) and of their counterfactual days (``Counterfactuals``' arrays,
-    updated in place). Returns the played days' outputs."""
+    updated in place). ``out``: the played days' outputs, ``scratch``: one day's (both
+    from ``_outputs``)."""
     n_e, _, n_st, n_lv = stock.shape
-    n_r, n_rel = rates.shape[0], release.shape[1]
-    m, out_stock, station, evs, ssum, esum, rel, released, day = _outputs(
-        n_e, n_st, n_lv, n_r, n_rel)
-    sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = _outputs(
-        1, n_st, n_lv, n_r, n_rel)
-    no_release = np.zeros(n_rel, dtype=np.int64)
+    m, out_stock, station, evs, ssum, esum, rel, released, day = out
+    sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = scratch
+    no_release = np.zeros(release.shape[1], dtype=np.int64)
     for e in range(n_e):
         te = t[min(e, t.shape[0] - 1)]
         last = te + 1 >= horizon
@@ -595,7 +591,6 @@ def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizo
                 active[d, s] = False
                 if rejoined:
                     back[d, s] = te + 1
-    return m, out_stock, station, evs, ssum, esum, rel, released, day
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
@@ -717,6 +712,7 @@ class Counterfactuals:
         self.back = np.full((n_days, T), -1, dtype=np.int64)
         self.started = np.zeros((n_days, T), dtype=bool)
         self._days = np.arange(n_days)
+        self._scratch: tuple[np.ndarray, ...] | None = None  # one day's outputs, reused
 
     def clear(self, days: np.ndarray | slice = slice(None)) -> None:
         """Forget the counterfactual days of played days ``days`` (a new day starts)."""
@@ -734,12 +730,15 @@ class Counterfactuals:
         (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1)."""
         hours = np.asarray(t, dtype=np.int64).reshape(-1)
         days = self._days[: len(stock)] if days is None else days
-        out = _counterfactual_hour(
+        out = _outputs(len(stock), *tables.sizes)
+        if self._scratch is None:
+            self._scratch = _outputs(1, *tables.sizes)
+        _counterfactual_hour(
             hours, _ints(days), _ints(stock), _ints(moves), _ints(dispatch),
             tables.no_release if release is None else _ints(release),
             np.asarray(price, dtype=np.float64).reshape(-1), self.config.horizon_h,
             self.stock, self.cost, self.active, self.total, self.back, self.started,
-            *tables.kernel_args)
+            *tables.kernel_args, out, self._scratch)
         return _batch_hour(*out, bool(hours.max() + 1 >= self.config.horizon_h))
 
     def savings(self, day: int, costs: np.ndarray) -> np.ndarray:
