@@ -6,9 +6,11 @@ allocation rules below, so a MILP plan replayed here earns the MILP's objective.
 
 The rules of one hour are written once, in :func:`hour` (the packs) and :func:`hour_money`
 (energy and money), with nothing but ``+ - *`` and a minimum, so the same text runs on
-Python ints for one type of one station (the single env: a few numpy calls cost more than
-its arithmetic) and on numpy arrays for a batch (the vectorised env: (K, N) arrays of all
-types and sub-envs); per-type sums go type by type in order, so both give the same floats.
+numbers for one type of one station — :func:`hour` compiled by numba for the single env
+(:func:`hour_of_types`, every type in one call: the interpreted hour cost more than the rest
+of a step), Python numbers for the money — and on numpy arrays for a batch (the vectorised
+env: (K, N) arrays of all types and sub-envs); per-type sums go type by type in order, so
+all give the same numbers (the counts are integers either way).
 :func:`transition` applies them to arrays with any leading batch shape ``(...)``: ``levels``
 is ``(..., K, L + 1)`` (packs of each type at each SoC level), per-type quantities are
 ``(..., K)`` and the price is ``(...)`` (planners, tests).
@@ -37,11 +39,12 @@ plus, on the last hour of an episode, the value of the stored energy gained
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
-from operator import add, mul
+from operator import mul
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
+from numba.extending import register_jitable
 
 from swapgym.envs.swap_station.instance import StationParams
 
@@ -127,6 +130,11 @@ class TransitionTables:
         self.bays = station.n_chargers  # (K,)
         self.bays_col = station.n_chargers[:, None]  # (K, 1)
         self.bays_list = station.n_chargers.tolist()
+        # hour_of_types' int64 constants: lph, the return level, the bays (K), then moves.up and
+        # moves.down as (L, 2) rows
+        self.compiled_params = np.array([lph, station.return_level, *self.bays_list,
+                                         *(x for move in self.moves.up + self.moves.down for x in move)],
+                                        dtype=np.int64)
         self.level_kwh_list = station.level_kwh.tolist()
         self.per_type = list(zip(station.level_kwh.tolist(), station.swap_revenue_eur.tolist(),  # per type k:
                                  station.lost_penalty_eur.tolist(), station.degradation_eur_per_kwh.tolist(),
@@ -154,10 +162,14 @@ class TransitionTables:
         return z
 
 
+@register_jitable  # callable from compiled code too (hour_of_types)
 def total(values):
     """values[0] + values[1] + ... in that order: one station's per-type Python numbers, or
     a batch's per-type arrays, add up to the same floats."""
-    return reduce(add, values)
+    out = values[0]
+    for i in range(1, len(values)):
+        out = out + values[i]
+    return out
 
 
 def sum_types(x: np.ndarray) -> np.ndarray | float:
@@ -190,6 +202,7 @@ def array_min(a, b, c=None):
     return out if c is None else np.minimum(out, c)
 
 
+@register_jitable  # callable from compiled code too (hour_of_types)
 def number_min(a, b, c=None):
     """The minimum of two or three Python numbers: ``hour``'s ``mn`` for one station (cheaper
     than the builtin ``min``, which builds an argument tuple and an iterator)."""
@@ -198,8 +211,9 @@ def number_min(a, b, c=None):
 
 
 def hour(lv, ch, dis, arr, bays, moves: HourMoves, mn=number_min):
-    """The rules of one hour (module docstring) for one type of one station, in Python ints,
-    or for a batch, in numpy arrays (pass ``mn=array_min``): the same text either way.
+    """The rules of one hour (module docstring) for one type of one station, in Python ints
+    (or compiled, :func:`hour_of_types`), or for a batch, in numpy arrays (pass
+    ``mn=array_min``): the same text either way.
 
     lv: L + 1 values, packs at each level at the start of the hour; ch: L charge requests
     (level l); dis: L discharge requests (level j + 1) or None; arr: riders; bays: chargers;
@@ -249,6 +263,49 @@ def hour(lv, ch, dis, arr, bays, moves: HourMoves, mn=number_min):
     new[L] = new[L] - swaps
     new[ret] = new[ret] + swaps
     return new, charged, discharged, gained, dropped, swaps, arr - swaps
+
+
+_hour_compiled = njit(cache=True)(hour)  # the same rules, compiled by numba for hour_of_types
+
+
+@njit(cache=True)
+def hour_of_types(levels, action, arrivals, params, new_levels, out):  # pragma: no cover - compiled
+    """:func:`hour` of every type of one station, compiled (numba; the single env: the
+    interpreted hour on Python ints cost more than the rest of a step). levels (K, L + 1),
+    action (D,) (the env's flat action: charge entries k * L + l, then, when D = 2 K L,
+    discharge entries), arrivals (K,), params: ``TransitionTables.compiled_params``; all
+    int64. Writes the new levels into ``new_levels`` (K, L + 1) and into column k of ``out``
+    (2 L + 5, K) type k's charged (L rows), discharged (L rows; left as they are without
+    discharging), levels gained, levels lost to the grid, swaps served, swaps lost and full
+    packs after the hour.
+    Returns -1 (writing nothing) if an action entry is outside 0..bays, else 0."""
+    K, L = levels.shape[0], levels.shape[1] - 1
+    bays = params[2 : 2 + K]
+    moves = (params[0], params[1], params[2 + K : 2 + K + 2 * L].reshape(L, 2), params[2 + K + 2 * L :].reshape(L, 2))
+    discharging = len(action) == 2 * K * L
+    for i in range(len(action)):
+        if action[i] < 0 or action[i] > bays[(i // L) % K]:
+            return -1
+    for k in range(K):
+        if discharging:
+            new, charged, discharged, gained, dropped, swaps, lost = _hour_compiled(
+                levels[k], action[k * L : (k + 1) * L], action[(K + k) * L : (K + k + 1) * L], arrivals[k], bays[k],
+                moves)
+            for i in range(L):
+                out[L + i, k] = discharged[i]
+        else:
+            new, charged, discharged, gained, dropped, swaps, lost = _hour_compiled(
+                levels[k], action[k * L : (k + 1) * L], None, arrivals[k], bays[k], moves)
+        for i in range(L + 1):
+            new_levels[k, i] = new[i]
+        for i in range(L):
+            out[i, k] = charged[i]
+        out[2 * L, k] = gained
+        out[2 * L + 1, k] = dropped
+        out[2 * L + 2, k] = swaps
+        out[2 * L + 3, k] = lost
+        out[2 * L + 4, k] = new[L]
+    return 0
 
 
 def hour_money(tables: TransitionTables, price, gained, dropped, swaps, lost, discharging: bool):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from itertools import chain
-from operator import add, lt
+from operator import add
 from typing import Any
 
 import gymnasium as gym
@@ -17,8 +16,8 @@ from swapgym.envs.swap_station.dynamics import (
     Transition,
     TransitionTables,
     action_bounds,
-    hour,
     hour_money,
+    hour_of_types,
     profit,
     step_info,
     stock_value_of_types,
@@ -168,10 +167,11 @@ class SwapStationEnv(gym.Env):
         self._mask_clip = bool((self._tables.bound_cap == len(rows) - 1).all())
         self._nvec_list = self._nvec.tolist()
         self._sampler = EpisodeSampler(self.config, self.station, self.data)
-        # per-type slices of the flat action, and the observation tables of every start day
-        charge_at = [slice(k * L, (k + 1) * L) for k in range(K)]
-        discharge_at = [slice((K + k) * L, (K + k + 1) * L) for k in range(K)] if st.allow_discharge else [None] * K
-        self._type_args = list(zip(range(K), charge_at, discharge_at, self._tables.bays_list, strict=True))
+        # hour_of_types' outputs: the new levels, and per type (columns) charged, discharged and the
+        # counts (rows 2 L ..: levels gained, levels lost, swaps, lost swaps, full packs)
+        self._levels_shape, self._out_shape, self._out_counts = (K, L + 1), (2 * L + 5, K), slice(2 * L, None)
+        self._action_shape = self._nvec.shape
+        # the observation tables of every start day
         T = c.episode_hours
         self._time_by_start = episode_time(self._sampler.hour_of_day_by_start, self._sampler.weekday_by_start, T)
         self._prices32_series = np.clip(self._sampler.prices_kwh, -PRICE_BOUND, PRICE_BOUND).astype(np.float32)
@@ -184,10 +184,6 @@ class SwapStationEnv(gym.Env):
         self._obs_width = 3 + W + K * RECENT_HOURS
         self._int64 = np.dtype(np.int64)
         self._nvec_min = int(self._nvec.min()) if len(set(self._nvec_list)) == 1 else 0  # 0: not all equal
-        # with equal ranges, "every entry in 0..n-1" is one set lookup per entry
-        self._in_range = frozenset(range(self._nvec_min)).issuperset if self._nvec_min else None
-        self._n_entries = len(self._nvec_list)
-        self._n_levels = K * (L + 1)
         self.instance: SwapStationInstance | None = None
         self.state: SwapStationState | None = None
         self._acc: list[float] = [0.0] * len(METRIC_NAMES)  # running episode metrics, METRIC_NAMES order
@@ -206,7 +202,7 @@ class SwapStationEnv(gym.Env):
         # the observation's "time", "price" and "recent_arrivals" of every hour t as row t of
         # one float32 table (a step copies the row once)
         self._price_list = inst.price_per_kwh[:T].tolist()
-        self._arrivals_list = inst.arrivals.tolist()
+        self._arrivals = np.ascontiguousarray(inst.arrivals, dtype=np.int64)  # (T, K)
         table = self._obs_table = np.empty((T + 1, self._obs_width), dtype=np.float32)
         table[:, self._obs_time] = self._time_by_start[int(d["start_pick"][0])]
         prices = self._prices32_series  # hour t < T shows t .. t + W - 1, hour T the same as T - 1
@@ -231,25 +227,26 @@ class SwapStationEnv(gym.Env):
         prices = self._price_list
         if t >= len(prices):
             raise RuntimeError("SwapStationEnv: episode is over; call reset()")
-        a = self._action_list(action)
-        tb, moves = self._tables, self._tables.moves
-        lv, arr = state.levels.tolist(), self._arrivals_list[t]
-        # the physics: dynamics.hour per type on Python ints, then the money of the hour
-        per_type = [hour(lv[k], a[c], None if d is None else a[d], arr[k], bays, moves)
-                    for k, c, d, bays in self._type_args]
-        new, charged, discharged, gained, dropped, swaps, lost = zip(*per_type)
+        a, lv, tb = self._action_array(action), state.levels, self._tables
+        if type(lv) is not np.ndarray or lv.dtype != self._int64 or lv.shape != self._levels_shape:
+            lv = self._levels_array(lv)  # (levels set from outside)
+        # the physics: dynamics.hour of every type (compiled; checks the action's range), then
+        # the money of the hour on Python numbers
+        levels, out = np.empty(self._levels_shape, self._int64), np.empty(self._out_shape, self._int64)
+        if hour_of_types(lv, a, self._arrivals[t], tb.compiled_params, levels, out):
+            self._check_action(action)  # raises: an entry outside the space
+        gained, dropped, swaps, lost, full = out[self._out_counts].tolist()
         price = prices[t]
         money = hour_money(tb, price, gained, dropped, swaps, lost, tb.discharging)
         stored, _, bought, sold, revenue, penalty, energy, degradation = money
-        levels = state.levels = np.fromiter(chain.from_iterable(new), self._int64, self._n_levels).reshape(
-            len(new), -1)
+        state.levels = levels
         state.t = t = t + 1
         terminated = t >= len(prices)
         stock_value = 0.0
         if terminated:  # dynamics.stock_value_change, on the Python numbers
             inst = self.instance
             stock_value = stock_value_of_types(tb.level_kwh_list, inst.stock_value_per_kwh.tolist(),
-                                               inst.initial_levels.tolist(), new)
+                                               inst.initial_levels.tolist(), levels.tolist())
         reward = profit(revenue, penalty, energy, degradation, stock_value)
         served, n_lost = sum(swaps), sum(lost)
         arrivals, grid = served + n_lost, bought - sold
@@ -261,21 +258,27 @@ class SwapStationEnv(gym.Env):
         if grid > acc[_PEAK]:
             acc[_PEAK] = grid
         self._profit_trace.append(reward)
-        self._last = (new, charged, discharged, swaps, lost, money)
+        self._last = (levels, out, swaps, lost, money)
         info = step_info(revenue, penalty, energy, degradation, stock_value, reward, served, n_lost, arrivals,
-                         sum([row[-1] for row in new]), bought, sold, grid, price)
+                         sum(full), bought, sold, grid, price)
         if terminated:
             info["episode_metrics"] = self.episode_metrics()
         return self._obs(t, levels), reward, terminated, False, info
 
-    def _action_list(self, action) -> list[int]:
-        """The action as a list of Python ints, after checking it is in the space."""
-        if type(action) is np.ndarray and (action.dtype is self._int64 or action.dtype == self._int64):
-            a = action.tolist()  # the common case, checked in Python: a flat list of D ints in range
-            if type(a) is list and len(a) == self._n_entries and type(a[0]) is int \
-                    and (self._in_range(a) if self._in_range else min(a) >= 0 and all(map(lt, a, self._nvec_list))):
-                return a
-        return self._check_action(action).tolist()
+    def _action_array(self, action) -> np.ndarray:
+        """The action as a contiguous int64 (D,) array. The common case (already one) is
+        returned as it is and its range checked by ``hour_of_types``; anything else is
+        checked here."""
+        if type(action) is np.ndarray and action.shape == self._action_shape \
+                and (action.dtype is self._int64 or action.dtype == self._int64) and action.flags.c_contiguous:
+            return action
+        return np.ascontiguousarray(self._check_action(action), dtype=self._int64)
+
+    def _levels_array(self, levels) -> np.ndarray:
+        lv = np.asarray(levels, dtype=self._int64)
+        if lv.shape != self._levels_shape:  # (the compiled hour does not check its indices)
+            raise ValueError(f"state.levels: expected shape {self._levels_shape}, got {lv.shape}")
+        return lv
 
     def _check_action(self, action) -> np.ndarray:
         a = np.asarray(action)
@@ -312,12 +315,13 @@ class SwapStationEnv(gym.Env):
         of (K, ...) arrays (None right after a reset)."""
         if self._last is None:
             return None
-        new, charged, discharged, swaps, lost, money = self._last
+        levels, out, swaps, lost, money = self._last
         stored, removed, bought, sold, revenue, penalty, energy, degradation = money
-        charged = np.array(charged, dtype=np.int64)
+        L = self.station.n_levels
+        charged = out[:L].T.copy()  # (K, L)
         return Transition(
-            levels=np.array(new, dtype=np.int64), charged_from=charged,
-            discharged_from=np.zeros_like(charged) if removed is None else np.array(discharged, dtype=np.int64),
+            levels=levels.copy(), charged_from=charged,
+            discharged_from=np.zeros_like(charged) if removed is None else out[L : 2 * L].T.copy(),
             swaps=np.array(swaps, dtype=np.int64), lost=np.array(lost, dtype=np.int64),
             stored_kwh=np.array(stored), removed_kwh=np.zeros(len(stored)) if removed is None else np.array(removed),
             grid_import_kwh=bought, grid_export_kwh=sold, swap_revenue=revenue, lost_swap_penalty=penalty,

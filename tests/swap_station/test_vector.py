@@ -16,6 +16,7 @@ from swapgym.envs.swap_station.dynamics import (
     array_min,
     hour,
     hour_money,
+    hour_of_types,
     stock_value_change,
     stock_value_of_types,
     transition,
@@ -206,6 +207,34 @@ def test_hour__python_ints_per_type_equal_one_array_call_exactly(config):
                 assert [float(x[i]) for x in a] == list(b), name
             else:
                 assert float(a[i]) == b and type(b) is float, name
+
+
+@pytest.mark.parametrize("config", [{}, {"allow_discharge": True}, {"n_chargers": (3, 5, 7)},
+                                    {"allow_discharge": True, "levels_per_hour": 2, "soc_levels": 6, "return_soc": 0.5}])
+def test_hour_of_types__compiled_equals_python_hour_per_type(config):
+    # the single env runs dynamics.hour compiled (numba), every type in one call
+    station = build_station(SwapStationConfig(**config))
+    tables = TransitionTables(station)
+    rng = np.random.default_rng(4)
+    K, L = station.n_types, station.n_levels
+    D = K * L * (2 if station.allow_discharge else 1)
+    for _ in range(300):
+        levels = rng.multinomial(40, np.full(L + 1, 1 / (L + 1)), size=K)
+        action = rng.integers(0, station.n_chargers.max() + 1, D)
+        action = np.minimum(action, np.tile(np.repeat(station.n_chargers, L), D // (K * L)))
+        arrivals = rng.integers(0, 12, K)
+        new, out = np.empty((K, L + 1), np.int64), np.empty((2 * L + 5, K), np.int64)
+        assert hour_of_types(levels, action, arrivals, tables.compiled_params, new, out) == 0
+        a = action.tolist()
+        for k in range(K):
+            dis = a[(K + k) * L:(K + k + 1) * L] if station.allow_discharge else None
+            ref = hour(levels[k].tolist(), a[k * L:(k + 1) * L], dis, int(arrivals[k]), tables.bays_list[k],
+                       tables.moves)
+            assert new[k].tolist() == ref[0] and out[:L, k].tolist() == ref[1]
+            assert dis is None or out[L:2 * L, k].tolist() == ref[2]
+            assert out[2 * L:, k].tolist() == [*ref[3:], ref[0][L]]
+    action[0] = station.n_chargers[0] + 1  # outside the space: nothing computed, -1
+    assert hour_of_types(levels, action, arrivals, tables.compiled_params, new, out) == -1
 
 
 @pytest.mark.parametrize("config", [{}, {"capacity_kwh": (1.7, 2.3), "n_batteries": (30, 50), "n_chargers": (4, 9),
