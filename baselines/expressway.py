@@ -61,9 +61,10 @@ from swapgym.envs.expressway.instance import ExpresswayInstance
 
 ENV_ID = "swapgym/Expressway-v0"
 DEFAULT_PSO = PSOConfig(n_particles=10, iterations=12)
-# Wall-clock budget of the oracle's day solve. M3 is proven within 0.01 % in ~0.4–1.5 s on
-# seeds 0–4 of the default instance (M2 can take longer); a plan stopped by the limit keeps
-# its proven gap, reported in ``OraclePolicy.plan`` and the episode metrics.
+# Wall-clock budget of the oracle's day solve. M1, M2 and M3 are proven within 0.01 % in
+# under 1 s each on seeds 0–9 of the default instance (≤ 29 branch-and-bound nodes); a plan
+# stopped by the limit keeps its proven gap, reported in ``OraclePolicy.plan`` and the
+# episode metrics.
 ORACLE_TIME_LIMIT_S = 10.0
 
 
@@ -660,20 +661,85 @@ def _feasible(model: _DayModel, x: np.ndarray) -> bool:
                 and np.all(np.abs(x[model.is_int] - np.round(x[model.is_int])) <= INT_TOL))
 
 
+def _cumulative_dispatch(model: _DayModel) -> list[tuple[tuple, list[int]]]:
+    """Branching aggregates of the day model: per SOC class and reachable station except
+    the class's first, the EVs dispatched there in hours 0..t (and per release class the
+    EVs released in hours 0..t), as (key, columns summed).
+
+    Why: the LP's fractional plans send a third of an EV to another station in one hour, and
+    after a branch on that hour's count the LP moves the fraction to a neighbouring hour —
+    branching on single counts enumerates those hours one by one (655 nodes for M2 on seed 1
+    of the default instance). Each aggregate is integral in every plan, and once they all
+    are, so is every count (a count is a difference of two of them; the class's first
+    station takes the rest), so branching on them alone finds integral dispatch; branching
+    on the day's total first settles "how many EVs go to station n" once for all hours
+    (7 nodes on that day)."""
+    first: dict[int, int] = {}
+    for k in model.keys:
+        if k[0] == "x":
+            first[k[2]] = min(first.get(k[2], k[3]), k[3])
+    groups: dict[tuple, list[tuple[int, int]]] = {}
+    for j, k in enumerate(model.keys):
+        if k[0] == "x" and k[3] != first[k[2]]:
+            groups.setdefault(("x", k[2], k[3]), []).append((k[1], j))
+        elif k[0] == "rel":
+            groups.setdefault(("rel", k[2]), []).append((k[1], j))
+    out = []
+    for g, cols in groups.items():
+        cols.sort()
+        out += [(("cum", t, *g), [j for _, j in cols[:i + 1]]) for i, (t, _) in enumerate(cols)]
+    return out
+
+
+def _reduced_cost_fixing(lb: float, room: float, d: np.ndarray, x: np.ndarray, lo: np.ndarray,
+                         hi: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Reduced-cost fixing of integer columns at a node whose LP bound is ``lb``.
+
+    LP duality: with reduced costs ``d`` of the node's optimal LP, every point of the
+    node's region costs at least lb + sum_j d_j (x_j − bound_j) over the nonbasic columns.
+    So a column at its lower bound with d_j > 0 cannot rise by more than room / d_j
+    before the cost reaches lb + room (= the pruning cutoff), and one at its upper bound
+    with d_j < 0 cannot fall by more than room / −d_j. Returns the tightened bounds (the
+    children inherit them) and a lower bound on the cost of everything cut off (> lb +
+    room, inf if nothing was), which the search keeps as the bound of a pruned region."""
+    up = (d > 1e-7) & (x <= lo + 1e-9)
+    step_up = np.floor(room / np.where(up, d, 1.0) + 1e-9)
+    cut_up = up & (lo + step_up < hi)
+    down = (d < -1e-7) & (x >= hi - 1e-9)
+    step_down = np.floor(room / np.where(down, -d, 1.0) + 1e-9)
+    cut_down = down & (hi - step_down > lo)
+    if not (cut_up.any() or cut_down.any()):
+        return lo, hi, np.inf
+    new_lo, new_hi = lo.copy(), hi.copy()
+    new_hi[cut_up] = lo[cut_up] + step_up[cut_up]
+    new_lo[cut_down] = hi[cut_down] - step_down[cut_down]
+    # the cheapest point cut off: one step beyond the new bound
+    excluded = min(np.min(lb + d[cut_up] * (step_up[cut_up] + 1), initial=np.inf),
+                   np.min(lb - d[cut_down] * (step_down[cut_down] + 1), initial=np.inf))
+    return new_lo, new_hi, float(excluded)
+
+
 def _branch_and_bound(model: _DayModel, deadline: float, mip_rel_gap: float,
                       starts: list[np.ndarray], basis=None,
-                      node_limit: int | None = None) -> _Search:
-    """LP-based branch and bound on HiGHS's dual simplex (each node re-solves from its
-    parent's basis after a bound change: a few ms per node).
+                      node_limit: int | None = None, reduced_cost_fixing: bool = True) -> _Search:
+    """LP-based branch and bound on HiGHS's dual simplex (each node re-solves from the
+    previous node's basis after bound changes: a few ms per node).
 
-    Branching: dispatch/release counts first — with the dispatch fixed the LP is (nearly)
-    integral: B2B's grid >= 0 rows are the only non-network constraints — then
-    lowest-first switches, then the rest; within a group the earliest hour, then the most
-    fractional value (on seeds 0–4 fewer nodes than most-fractional alone). Node order: depth first
-    (nearest rounding first) until a plan is found, then best bound first with plunging
-    into the nearest-rounding child. A node is pruned when its LP bound is within
-    ``mip_rel_gap`` (relative) or ``MIP_ABS_GAP`` of the best plan; the returned bound is
-    the smallest LP bound of every node not explored, so the gap is proven.
+    Branching: the LP gets one integer column per cumulative dispatch count
+    (``_cumulative_dispatch``: EVs of a class sent to a station in hours 0..t, released EVs
+    likewise) and branches on those first — the latest hour first, i.e. the day's total —,
+    then on any other fractional count (lowest-first switches, then the rest) the earliest
+    hour first; within a group the most fractional value. With the dispatch integral the LP
+    has been integral on every instance seen. Node order: depth first (nearest rounding
+    first) until a plan is found, then best bound first with plunging into the
+    nearest-rounding child.
+
+    Pruning: a node is pruned when its LP bound is within ``mip_rel_gap`` (relative) or
+    ``MIP_ABS_GAP`` of the best plan (the cutoff). With a plan in hand each branched node
+    also tightens its integer columns by reduced-cost fixing (``_reduced_cost_fixing``)
+    for its subtree. The returned bound is the smallest of: the LP bounds of the nodes not
+    explored, and the lower bounds of the regions cut off by fixing — so the gap is proven.
+    The aggregate columns are the search's own: plans are returned on the model's columns.
     """
     import heapq
     import time
@@ -685,54 +751,71 @@ def _branch_and_bound(model: _DayModel, deadline: float, mip_rel_gap: float,
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32),
                             np.array([highspy.HighsVarType.kContinuous] * n))
     if basis is not None:
-        h.setBasis(basis)
+        h.setBasis(basis)  # the aggregates added below become nonbasic, their rows basic
     lower = np.asarray(model.lp.col_lower_, dtype=float)
     upper = np.asarray(model.lp.col_upper_, dtype=float)
-    cost, offset = model.cost, float(model.lp.offset_)
-    ints = np.flatnonzero(model.is_int)
-    rank = np.array([0 if k[0] in ("x", "rel") else (1 if k[0] == "z" else 2)
-                     for k in model.keys])[ints]
-    hour = np.array([k[1] for k in model.keys], dtype=float)[ints]
+    cum = _cumulative_dispatch(model)
+    if cum:  # column n + i = sum of its members (row: column − members = 0)
+        na = len(cum)
+        cum_hi = np.array([upper[m].sum() for _, m in cum])
+        h.addCols(na, np.zeros(na), np.zeros(na), cum_hi, 0, np.array([], dtype=np.int32),
+                  np.array([], dtype=np.int32), np.array([]))
+        starts_r = np.cumsum([0] + [len(m) + 1 for _, m in cum[:-1]]).astype(np.int32)
+        index = np.concatenate([[n + i, *m] for i, (_, m) in enumerate(cum)]).astype(np.int32)
+        value = np.concatenate([[1.0] + [-1.0] * len(m) for _, m in cum])
+        h.addRows(na, np.zeros(na), np.zeros(na), len(index), starts_r, index, value)
+        lower, upper = np.concatenate([lower, np.zeros(na)]), np.concatenate([upper, cum_hi])
+    keys = list(model.keys) + [k for k, _ in cum]
+    is_int = np.concatenate([model.is_int, np.ones(len(cum), dtype=bool)])
+    cost = np.concatenate([model.cost, np.zeros(len(cum))])
+    offset = float(model.lp.offset_)
+    ints = np.flatnonzero(is_int)
+    ints32 = ints.astype(np.int32)
+    base_lo, base_hi = lower[ints], upper[ints]
+    group = {"cum": 0, "x": 1, "rel": 1, "z": 2}
+    rank = np.array([group.get(k[0], 3) for k in keys])[ints]
+    # cumulative counts: latest hour first (the day's total); the rest: earliest hour first
+    hour = np.array([k[1] if k[0] == "cum" else -k[1] for k in keys], dtype=float)[ints]
+
+    def extend(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([x, [x[m].sum() for _, m in cum]])
+
     best, best_x, from_start = np.inf, None, False
     for x in starts:
-        val = float(cost @ x) + offset
+        val = float(cost[:n] @ x) + offset
         if val < best and _feasible(model, x):
-            best, best_x, from_start = val, x, True
+            best, best_x, from_start = val, extend(x), True
 
     def cutoff() -> float:
         return best - max(mip_rel_gap * abs(best), MIP_ABS_GAP)
 
-    applied: dict[int, tuple[float, float]] = {}
+    cur_lo, cur_hi = base_lo, base_hi  # integer columns' bounds in HiGHS now
 
-    def apply(bounds: dict[int, tuple[float, float]]) -> None:
-        nonlocal applied
-        reset = np.array([j for j in applied if j not in bounds], dtype=np.int32)
-        if len(reset):
-            h.changeColsBounds(len(reset), reset, lower[reset], upper[reset])
-        change = [j for j in bounds if applied.get(j) != bounds[j]]
-        if change:
-            lo_hi = np.array([bounds[j] for j in change])
-            h.changeColsBounds(len(change), np.array(change, dtype=np.int32), lo_hi[:, 0], lo_hi[:, 1])
-        applied = dict(bounds)
+    def apply(lo: np.ndarray, hi: np.ndarray) -> None:
+        nonlocal cur_lo, cur_hi
+        ch = np.flatnonzero((lo != cur_lo) | (hi != cur_hi)).astype(np.int32)
+        if len(ch):
+            h.changeColsBounds(len(ch), ints32[ch], lo[ch], hi[ch])
+        cur_lo, cur_hi = lo, hi
 
-    heap: list = []      # (key, tie, parent LP bound, bounds)
-    settled: list = []   # LP bounds of nodes pruned within the tolerance (or unsolved)
+    heap: list = []      # (key, tie, parent LP bound, lower, upper, depth) of open nodes
+    settled: list = []   # lower bounds of regions left out: pruned nodes, fixed-out ranges
     tie = 0
     nodes, lp_time, status = 0, 0.0, "Optimal"
-    nxt = (-np.inf, {})
+    nxt = (-np.inf, base_lo, base_hi, 0)
     while nxt is not None or heap:
         if nxt is None:
-            _, _, plb, bounds = heapq.heappop(heap)
+            _, _, plb, lo, hi, depth = heapq.heappop(heap)
         else:
-            (plb, bounds), nxt = nxt, None
+            (plb, lo, hi, depth), nxt = nxt, None
         if plb >= cutoff():
             settled.append(min(plb, best))
             continue
         if time.perf_counter() >= deadline or (node_limit is not None and nodes >= node_limit):
-            heap.append((plb, tie, plb, bounds))
+            heap.append((plb, tie, plb, lo, hi, depth))
             status = "Time limit reached" if time.perf_counter() >= deadline else "Node limit reached"
             break
-        apply(bounds)
+        apply(lo, hi)
         # HiGHS's time limit counts its run time over every run() of this instance
         h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 0.01))
         t0 = time.perf_counter()
@@ -754,37 +837,43 @@ def _branch_and_bound(model: _DayModel, deadline: float, mip_rel_gap: float,
         if lb >= cutoff():
             settled.append(min(lb, best))
             continue
-        x = np.asarray(h.getSolution().col_value)
-        frac = np.abs(x[ints] - np.round(x[ints]))
+        sol = h.getSolution()
+        x = np.asarray(sol.col_value)
+        xi = x[ints]
+        frac = np.abs(xi - np.round(xi))
         bad = frac > INT_TOL
         if not bad.any():
             x = x.copy()
-            x[model.is_int] = np.round(x[model.is_int])
+            x[is_int] = np.round(x[is_int])
             val = float(cost @ x) + offset
             if val < best:
                 best, best_x, from_start = val, x, False
-                heap = [(e[2], e[1], e[2], e[3]) for e in heap]  # best bound first from now on
+                heap = [(e[2], *e[1:]) for e in heap]  # best bound first from now on
                 heapq.heapify(heap)
             continue
+        if best_x is not None and reduced_cost_fixing:
+            lo, hi, excluded = _reduced_cost_fixing(lb, cutoff() - lb, np.asarray(sol.col_dual)[ints],
+                                                    xi, lo, hi)
+            if np.isfinite(excluded):
+                settled.append(min(excluded, best))
         top = rank[bad].min()
-        # earliest hour first (it shapes every later state), then the most fractional
-        j = int(np.argmax(np.where(bad & (rank == top), frac - 10.0 * hour, -np.inf)))
-        v, k = x[ints[j]], int(ints[j])
-        lo, hi = bounds.get(k, (lower[k], upper[k]))
-        down = {**bounds, k: (lo, float(np.floor(v)))}
-        up = {**bounds, k: (float(np.ceil(v)), hi)}
+        j = int(np.argmax(np.where(bad & (rank == top), frac + 10.0 * hour, -np.inf)))
+        v = xi[j]
+        down_hi, up_lo = hi.copy(), lo.copy()
+        down_hi[j], up_lo[j] = np.floor(v), np.ceil(v)
+        down, up = (lo, down_hi), (up_lo, hi)
         near, far = (down, up) if v - np.floor(v) < 0.5 else (up, down)
         tie += 1
-        depth = len(bounds) + 1
-        heapq.heappush(heap, (lb if best_x is not None else -depth, tie, lb, far))
-        nxt = (lb, near)  # plunge
+        heapq.heappush(heap, (lb if best_x is not None else -(depth + 1), tie, lb, *far, depth + 1))
+        nxt = (lb, *near, depth + 1)  # plunge
     open_lbs = [e[2] for e in heap] + ([nxt[0]] if nxt is not None else [])
     bound = min([best, *settled, *open_lbs])
     if best_x is None:
         status = "Infeasible" if status == "Optimal" else status
     elif status == "Optimal" and best - bound > max(mip_rel_gap * abs(best), MIP_ABS_GAP) + 1e-9:
         status = "Time limit reached"  # a node LP stopped by the time limit left a gap
-    return _Search(best, best_x, bound, nodes, lp_time, status, from_start)
+    return _Search(best, None if best_x is None else best_x[:n], bound, nodes, lp_time, status,
+                   from_start)
 
 
 def _replays(instance: ExpresswayInstance, tab: dynamics.CostTables, plan: MILPPlan,
@@ -851,7 +940,9 @@ def solve_milp(instance: ExpresswayInstance, b2b: bool = True, release: bool = T
     plan (3.7 s for M3 on seed 0, up to the 10 s limit). What is fractional in the LP is
     the dispatch (≈ 5 of 120 counts) and, through B2B's grid >= 0 rows, the flows it
     feeds; with the dispatch integral the LP is integral or nearly so. So we branch on
-    dispatch and releases first and re-solve each node's LP from its parent's basis.
+    the dispatch and releases — as cumulative counts per class and station, the day's
+    total first (``_cumulative_dispatch``) — and re-solve each node's LP from the
+    previous one's basis, fixing columns by reduced cost once a plan is known.
 
     M2/M3 first solve M1's LP (no B2B, no release; integral on every instance seen —
     then it is the M1 optimum and a feasible first plan, the feasible sets being nested)
