@@ -235,21 +235,25 @@ def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarr
 
 @njit(cache=True)
 def _clamp_dispatch_rows(arrivals, requests, reach, nearest):  # pragma: no cover
-    """arrivals (B, C), requests (B, C, N) -> executable (B, C, N): per class, the
-    requests at reachable stations in station order up to the arrivals; the rest at the
-    nearest station."""
-    n_b, n_cls, n_st = requests.shape
-    out = np.zeros((n_b, n_cls, n_st), dtype=np.int64)
-    for b in range(n_b):
-        for c in range(n_cls):
-            left = arrivals[b, c]
-            for n in range(n_st):
-                if reach[c, n]:
-                    k = min(requests[b, c, n], left)
-                    out[b, c, n] = k
-                    left -= k
-            out[b, c, nearest[c]] += left
+    """arrivals (B, C), requests (B, C, N) -> executable (B, C, N) (``_clamp_dispatch_row``)."""
+    out = np.zeros(requests.shape, dtype=np.int64)
+    for b in range(requests.shape[0]):
+        _clamp_dispatch_row(arrivals[b], requests[b], reach, nearest, out[b])
     return out
+
+
+@njit(cache=True)
+def _clamp_dispatch_row(arrivals, requests, reach, nearest, out):  # pragma: no cover
+    """Per class c, the requests (C, N) at reachable stations in station order up to the
+    arrivals (C,), the rest at the nearest station, into ``out`` (C, N)."""
+    n_cls, n_st = requests.shape
+    for c in range(n_cls):
+        left = arrivals[c]
+        for n in range(n_st):
+            k = min(requests[c, n], left) if reach[c, n] else 0
+            out[c, n] = k
+            left -= k
+        out[c, nearest[c]] += left
 
 
 def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -> np.ndarray | None:
@@ -542,55 +546,106 @@ def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizo
                          drive_cost, drive_release, arrive_level, release_levels, consts,
                          fconsts, out, scratch):  # pragma: no cover
     """The hour of E played days (stock (E, 2, N, L), their hours t (E or 1,) and requests
-    as in ``_hour_rows``) and of their counterfactual days (``Counterfactuals``' arrays,
-    updated in place). ``out``: the played days' outputs, ``scratch``: one day's (both
-    from ``_outputs``)."""
-    n_e, _, n_st, n_lv = stock.shape
+    as in ``_hour_rows``) and of their counterfactual days (``_played_hour``). ``out``:
+    the played days' outputs, ``scratch``: one day's (both from ``_outputs``)."""
     m, out_stock, station, evs, ssum, esum, rel, released, day = out
+    for e in range(stock.shape[0]):
+        released[e] = _played_hour(
+            t[min(e, t.shape[0] - 1)], days[e], stock[e], moves[min(e, moves.shape[0] - 1)],
+            dispatch[min(e, dispatch.shape[0] - 1)], release[min(e, release.shape[0] - 1)],
+            price[min(e, price.shape[0] - 1)], horizon, True, cf_stock, cf_cost, active, total,
+            back, started, feasible, rates, donor_col, move_cost, storage_cost, terminal_gap,
+            drive_cost, drive_release, arrive_level, release_levels, consts, fconsts,
+            m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e], scratch)
+
+
+@njit(cache=True)
+def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_cost, active,
+                 total, back, started, feasible, rates, donor_col, move_cost, storage_cost,
+                 terminal_gap, drive_cost, drive_release, arrive_level, release_levels, consts,
+                 fconsts, m, out_stock, station, evs, ssum, esum, rel, day,
+                 scratch):  # pragma: no cover
+    """Hour ``te`` of played day ``d`` (stock (2, N, L), requests mv, dp, rl, price pr)
+    into the outputs m … day (one day's), and, ``with_cf``, of its counterfactual days
+    (``Counterfactuals``' arrays, updated in place): the running ones replay the played
+    day's requests; a new one starts where the played day releases (this hour without
+    its releases); one leaves when its day ends or it is back on the played path (same
+    stock). Returns the EVs the played day released."""
+    last = te + 1 >= horizon
+    released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, last, feasible, rates, donor_col,
+                         move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
+                         arrive_level, release_levels, consts, fconsts,
+                         m, out_stock, station, evs, ssum, esum, rel, day)
+    if not with_cf:
+        return released
     sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = scratch
-    no_release = np.zeros(release.shape[1], dtype=np.int64)
-    for e in range(n_e):
-        te = t[min(e, t.shape[0] - 1)]
-        last = te + 1 >= horizon
-        mv, dp = moves[min(e, moves.shape[0] - 1)], dispatch[min(e, dispatch.shape[0] - 1)]
-        rl, pr = release[min(e, release.shape[0] - 1)], price[min(e, price.shape[0] - 1)]
-        released[e] = _hour_row(
-            stock[e, 0], stock[e, 1], mv, dp, rl, pr, last, feasible, rates, donor_col,
-            move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
-            release_levels, consts, fconsts,
-            m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e])
-        d = days[e]
-        # the running counterfactual days replay the played day's requests; a new one
-        # starts where the played day released: this hour without its releases
-        for s in range(te + 1):
-            new = s == te
-            if not (active[d, s] or (new and released[e] > 0)):
-                continue
-            s_stock[:] = 0
-            s_day[:] = 0.0
-            _hour_row(
-                stock[e, 0] if new else cf_stock[d, s, 0], stock[e, 1] if new else cf_stock[d, s, 1],
-                mv, dp, no_release if new else rl, pr, last, feasible, rates, donor_col,
-                move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
-                release_levels, consts, fconsts,
-                sm[0], s_stock[0], s_station[0], s_evs[0], s_ssum[0], s_esum[0], s_rel[0], s_day[0])
-            cf_stock[d, s] = s_stock[0]
-            cf_cost[d, s] = s_day[0, 3] if new else cf_cost[d, s] + s_day[0, 3]
-            active[d, s] = True
-            started[d, s] = started[d, s] or new
-            # it leaves when its day ends, or back on the played path (same stock)
-            rejoined = not last
+    n_st, n_lv = stock.shape[1], stock.shape[2]
+    for s in range(te + 1):
+        new = s == te
+        if not (active[d, s] or (new and released > 0)):
+            continue
+        s_stock[:] = 0
+        s_day[:] = 0.0
+        _hour_row(stock[0] if new else cf_stock[d, s, 0], stock[1] if new else cf_stock[d, s, 1],
+                  mv, dp, np.zeros_like(rl) if new else rl, pr, last, feasible, rates, donor_col,
+                  move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
+                  release_levels, consts, fconsts,
+                  sm[0], s_stock[0], s_station[0], s_evs[0], s_ssum[0], s_esum[0], s_rel[0], s_day[0])
+        cf_stock[d, s] = s_stock[0]
+        cf_cost[d, s] = s_day[0, 3] if new else cf_cost[d, s] + s_day[0, 3]
+        active[d, s] = True
+        started[d, s] = started[d, s] or new
+        rejoined = not last
+        if rejoined:
+            for i in range(2):
+                for n in range(n_st):
+                    for lv in range(n_lv):
+                        if s_stock[0, i, n, lv] != out_stock[i, n, lv]:
+                            rejoined = False
+        if last or rejoined:
+            total[d, s] = cf_cost[d, s]
+            active[d, s] = False
             if rejoined:
-                for i in range(2):
-                    for n in range(n_st):
-                        for lv in range(n_lv):
-                            if s_stock[0, i, n, lv] != out_stock[e, i, n, lv]:
-                                rejoined = False
-            if last or rejoined:
-                total[d, s] = cf_cost[d, s]
-                active[d, s] = False
-                if rejoined:
-                    back[d, s] = te + 1
+                back[d, s] = te + 1
+    return released
+
+
+@njit(cache=True)
+def _env_hour(moves, action, nvec, dispatch_at, release_at, t, arrivals, candidates,
+              release_open, prices, stock, horizon, with_cf, cf_stock, cf_cost, active, total,
+              back, started, reach, nearest, feasible, rates, donor_col, move_cost,
+              storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
+              release_levels, consts, fconsts, day_out, scratch, dispatch, release, obs,
+              obs_hours, scale):  # pragma: no cover
+    """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` is not
+    in the space (0 ≤ action < nvec), else 0. Then: the dispatch and release requests of
+    ``action`` (at offsets ``dispatch_at`` / ``release_at``) clamped to hour t's arrivals
+    (T, C) and candidates (T, M) (none when ``release_open[t]`` is False), and
+    ``_played_hour`` of day 0 from ``stock`` (2, N, L) with ``moves`` (N, L, R), into row t
+    of the episode's outputs ``day_out`` (``_outputs`` of T days); dispatch (C, N) and
+    release (M,) are buffers. Last, the observation ``obs``: the stock after the hour
+    divided by ``scale`` (at most 1), then the next hour's row of ``obs_hours``."""
+    for i in range(action.shape[0]):
+        if action[i] < 0 or action[i] >= nvec[i]:
+            return -1
+    n_cls, n_st = dispatch.shape
+    requests = action[dispatch_at:dispatch_at + n_cls * n_st].reshape(n_cls, n_st)
+    _clamp_dispatch_row(arrivals[t], requests, reach, nearest, dispatch)
+    for j in range(release.shape[0]):
+        release[j] = min(action[release_at + j], candidates[t, j]) if release_open[t] else 0
+    m, out_stock, station, evs, ssum, esum, rel, released, day = day_out
+    released[t] = _played_hour(
+        t, 0, stock, moves, dispatch, release, prices[t], horizon, with_cf, cf_stock, cf_cost,
+        active, total, back, started, feasible, rates, donor_col, move_cost, storage_cost,
+        terminal_gap, drive_cost, drive_release, arrive_level, release_levels, consts, fconsts,
+        m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t], scratch)
+    after = out_stock[t].ravel()
+    for i in range(after.shape[0]):
+        obs[i] = min(after[i] / scale, 1.0)  # counts ≤ N_b: the min bites on incoming only
+    hours = obs_hours[t + 1]
+    for i in range(hours.shape[0]):
+        obs[after.shape[0] + i] = hours[i]
+    return 0
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,

@@ -7,6 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from numba import njit
 
 from swapgym.envs.core.config import build_config
 from swapgym.envs.expressway import assign, dynamics
@@ -80,6 +81,31 @@ class ActionLayout:
         d = a[self.n_head : self.n_head + self.n_dispatch].reshape(self.dispatch_shape)
         r = a[self.n_head + self.n_dispatch :]
         return h, d, r
+
+
+@njit(cache=True)
+def count_masks(counts, feasible, tail, t, out):  # pragma: no cover
+    """Moves-mode masks of B states: counts (B, N_B, L); out (B, sum(nvec)) bool. Value k
+    of entry (n, l, r) is allowed iff k ≤ counts[n, l] (only 0 where the move leaves the
+    SOC range); the rest of row b is ``tail[b, t[b]]`` (the dispatch and release part of
+    its hour; t (B,) ints; tail (B or 1, T, ·))."""
+    n_b, n_st, n_lv = counts.shape
+    n_r = feasible.shape[1]
+    for b in range(n_b):
+        row = out[b]
+        width = (row.shape[0] - tail.shape[2]) // (n_st * n_lv * n_r)
+        i = 0
+        for n in range(n_st):
+            for lv in range(n_lv):
+                for r in range(n_r):
+                    limit = counts[b, n, lv] if feasible[lv, r] else 0
+                    for k in range(width):
+                        row[i + k] = k <= limit
+                    i += width
+        hours = tail[min(b, tail.shape[0] - 1)]
+        last = hours[t[b]]
+        for j in range(last.shape[0]):
+            row[i + j] = last[j]
 
 
 class ExpresswayEnv(gym.Env):
@@ -214,26 +240,28 @@ class ExpresswayEnv(gym.Env):
             self.power_units = assign.power_level_units(c)  # (n_power_levels + 1,) SOC steps
             self.b2b_donors = assign.b2b_level_donors(c)     # (n_b2b_levels + 1,) donors
         self._mask_len = int(lay.nvec.sum())
-        values = np.arange(c.batteries_per_station + 1)
-        self._up_to = values[None, :] <= values[:, None]  # (N_b + 1, N_b + 1): row k allows 0..k
         self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
         # hours in which EVs may release (a next station, a next hour to refill in)
         self._release_open = [c.n_stations > 1 and t < c.horizon_h - 1 for t in range(c.horizon_h)]
-        self._release_open_col = np.array(self._release_open)[:, None]
+        self._release_open_arr = np.array(self._release_open)
+        self._hour_index = np.arange(c.horizon_h)[:, None]  # row t: (t,), for count_masks
+        self._release_open_col = self._release_open_arr[:, None]
         self.instance: ExpresswayInstance | None = None
         self.state: dynamics.ExpresswayState | None = None
         self.tables: dynamics.CostTables | None = None
         self._tables_key: tuple | None = None
-        self._history: list[dynamics.HourResult] = []
+        # the episode: what each hour did, row t of ``dynamics._outputs`` (T days), written
+        # by the compiled hour; the stock at the start; the requested actions
+        self._day_out: tuple[np.ndarray, ...] | None = None
+        self._stock0: np.ndarray | None = None
         self._action_log: list[np.ndarray] = []
-        self._starts: list[dynamics.ExpresswayState] = []  # state at the start of each hour
-        self._costs: list[float] = []
-        self._sums: list[tuple[list[float], list[int]]] = []  # per hour: station_sum, evs_sum
         self._planner_metrics = dict(PLANNER_METRICS)
         self._release_savings: np.ndarray | None = None
-        self._cf: dynamics.Counterfactuals | None = None
-        self._stock: np.ndarray | None = None
-        self._stock_of: dynamics.ExpresswayState | None = None
+        # eq. (19)'s counterfactual days (their arrays are passed even when they are off)
+        self._cf = dynamics.Counterfactuals(c)
+        self._scratch: tuple[np.ndarray, ...] | None = None
+        self._dispatch_buf = np.zeros(lay.dispatch_shape, dtype=np.int64)
+        self._release_buf = np.zeros(lay.n_release, dtype=np.int64)
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
@@ -250,18 +278,14 @@ class ExpresswayEnv(gym.Env):
         if key != self._tables_key:
             self.tables, self._tables_key = dynamics.cost_tables(inst), key
         self.state = dynamics.initial_state(inst)
+        self._stock0 = np.stack([self.state.counts, self.state.incoming])
         self._planned_moves = None
-        self._history = []
+        self._day_out = dynamics._outputs(self.config.horizon_h, *self.tables.sizes)
+        self._scratch = dynamics._outputs(1, *self.tables.sizes)
         self._action_log = []
-        self._starts = []
-        self._costs = []
-        self._sums = []
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
-        if self.config.release_counterfactual:
-            if self._cf is None:
-                self._cf = dynamics.Counterfactuals(self.config)
-            self._cf.clear()
+        self._cf.clear()
         self._episode_tables()
         return self._obs(), {"hour": 0}
 
@@ -273,50 +297,51 @@ class ExpresswayEnv(gym.Env):
         hour = st.t
         if hour >= c.horizon_h:
             raise RuntimeError("step() after the episode ended; call reset()")
-        a = self._checked_action(action)
-        inst, tables = self.instance, self.tables
-        dispatch = dynamics._clamp_dispatch(
-            tables, inst.arrivals[hour], a[self._dispatch].reshape(self.layout.dispatch_shape))
-        release = None
-        if self._release_open[hour]:
-            release = np.minimum(a[self._release], inst.release_candidates[hour])
+        lay = self.layout
         if self._station_mode:
+            a = self._checked_action(action)
             if self._planned_moves is not None:  # a planner's moves block (``plan_moves``)
-                moves, self._planned_moves = self._planned_moves, None
+                moves, self._planned_moves = self._planned_moves[0], None
             else:
-                moves = self.station_moves(a[: self.layout.n_head])
-            logged = np.concatenate([moves.ravel(), a[self.layout.n_head:]])
+                moves = self.station_moves(a[: lay.n_head])[0]
+            logged = np.concatenate([moves.ravel(), a[lay.n_head:]])
         else:
-            moves = a[: self.layout.n_moves].reshape(self._moves_shape)
-            logged = a
-        if self._cf is None:
-            h = dynamics.step_batch(tables, c, hour, self._price_list[hour], st.counts[None],
-                                    st.incoming[None], moves, dispatch[None],
-                                    None if release is None else release[None])
-        else:
-            h = self._cf.step(tables, hour, self._current_stock()[None], moves, dispatch[None],
-                              None if release is None else release[None], self._price_list[hour])
-        res = h.result(0)
-        self.state = dynamics.state_after(st, h, 0)
-        self._stock, self._stock_of = h.stock[0], self.state
-        self._history.append(res)
+            a = np.asarray(action)
+            # int64 of the right shape goes straight in (the compiled hour checks the
+            # bounds first); anything else through the full check
+            a = a.copy() if a.dtype == np.int64 and a.shape == self._action_shape else self._checked_action(a)
+            moves, logged = a[: lay.n_moves].reshape(lay.moves_shape), a
+        inst, cf, out = self.instance, self._cf, self._day_out
+        # the hour (and eq. (19)'s counterfactual days) in one compiled call, into row
+        # ``hour`` of the episode's outputs; it also writes the next observation
+        if dynamics._env_hour(
+                moves, a, self._nvec, self._dispatch.start, self._release.start, hour,
+                inst.arrivals, inst.release_candidates, self._release_open_arr, self._prices,
+                self._current_stock(), c.horizon_h, c.release_counterfactual, cf.stock, cf.cost,
+                cf.active, cf.total, cf.back, cf.started, self.tables.reach, self.tables.nearest,
+                *self.tables.kernel_args, out, self._scratch, self._dispatch_buf,
+                self._release_buf, self._obs_buf, self._obs_hours, c.batteries_per_station) < 0:
+            self._checked_action(a)  # raises the ValueError that says what is wrong
         self._action_log.append(logged)
-        self._starts.append(st)
-        self._costs.append(float(h.cost[0]))
+        ssum = out[4][hour].tolist()
+        esum = out[5][hour].tolist()
+        day = out[8][hour].tolist()  # released kWh, BDC driving, penalty, cost, shortfall, terminal
+        released = int(out[7][hour])
+        stock = out[1][hour]
+        self.state = dynamics.ExpresswayState(
+            hour + 1, stock[0], stock[1], st.served_total + esum[dynamics.SERVED],
+            st.unserved_total + esum[dynamics.UNSERVED], st.released_total + released)
         terminated = hour + 1 >= c.horizon_h
-        ssum = h.station_sum[0].tolist()
-        esum = h.evs_sum[0].tolist()
-        self._sums.append((ssum, esum))
         breakdown = {
             "ppc": -ssum[dynamics.PPC],
             "bdc_station": -ssum[dynamics.BDC],
-            "bdc_driving": -res.bdc_driving,
-            "unserved_penalty": -res.unserved_penalty,
-            "terminal_penalty": -res.terminal_penalty,
+            "bdc_driving": -day[1],
+            "unserved_penalty": -day[2],
+            "terminal_penalty": -day[5],
         }
         reward = float(sum(breakdown.values()))
-        station = h.station[0].copy()  # the info's arrays, apart from the history's
-        evs = h.evs[0].copy()
+        station = out[2][hour].copy()  # the info's arrays, apart from the episode's
+        evs = out[3][hour].copy()
         info = {
             "hour": hour,
             "grid_power_kw": ssum[dynamics.GRID_KWH] / c.dt_h,
@@ -329,22 +354,22 @@ class ExpresswayEnv(gym.Env):
             "dispatched_per_station": evs[dynamics.DISPATCHED],
             "ppc_usd": ssum[dynamics.PPC],
             "bdc_usd": ssum[dynamics.BDC],
-            "bdc_driving_usd": res.bdc_driving,
+            "bdc_driving_usd": day[1],
             "b2b_kwh": ssum[dynamics.B2B_KWH],
             "served": esum[dynamics.SERVED],
             "unserved": esum[dynamics.UNSERVED],
-            "released": res.released,
-            "released_kwh": res.released_kwh,
+            "released": released,
+            "released_kwh": day[0],
             "price_per_kwh": self._price_list[hour],
             "reward_breakdown": breakdown,
         }
         if terminated:
-            info["terminal_shortfall_kwh"] = res.terminal_shortfall_kwh
+            info["terminal_shortfall_kwh"] = day[4]
             saving = self.release_savings()
             info["release_saving_usd_per_hour"] = saving
             info["release_payment_usd_per_hour"] = c.lambda_release * saving
             info["episode_metrics"] = self.episode_metrics()
-        return self._obs(), reward, terminated, False, info
+        return self._obs_buf.astype(np.float32), reward, terminated, False, info
 
     def _checked_action(self, action) -> np.ndarray:
         """The action as a fresh int64 vector, or a ValueError if it is not in the space."""
@@ -387,11 +412,10 @@ class ExpresswayEnv(gym.Env):
         mask = np.empty(self._mask_len, dtype=bool)
         if self._station_mode:
             self._station_mask(st.counts, mask[: self._mask_moves])
+            mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
         else:
-            limit = st.counts[:, :, None] * self.tables.feasible
-            # row k of the table allows 0..k: one row copy per (station, level, rate)
-            self._up_to.take(limit.ravel(), axis=0, out=mask[: self._mask_moves].reshape(limit.size, -1))
-        mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
+            count_masks(st.counts[None], self.tables.feasible, self._mask_hours[None],
+                        self._hour_index[min(st.t, self.config.horizon_h - 1)], mask[None])
         return mask
 
     def plan_moves(self, moves: np.ndarray) -> None:
@@ -427,7 +451,7 @@ class ExpresswayEnv(gym.Env):
             return None
         from swapgym.envs.expressway.render import render_rgb
 
-        return render_rgb(self.instance, self.state, self._history)
+        return render_rgb(self.instance, self.state, self.history)
 
     # ------------------------------------------------------------------ helpers
     def _set_prices(self, prices: np.ndarray) -> None:
@@ -461,12 +485,9 @@ class ExpresswayEnv(gym.Env):
             (np.arange(c.max_release_per_class + 1) <= lim_rel[:, :, None]).reshape(T, -1)], axis=1)
 
     def _current_stock(self) -> np.ndarray:
-        """(2, N_B, L): counts and incoming of ``self.state`` as one block (one call
-        scales both into the observation, one stacks the counterfactual batch)."""
-        if self._stock_of is not self.state:
-            self._stock = np.stack([self.state.counts, self.state.incoming])
-            self._stock_of = self.state
-        return self._stock
+        """(2, N_B, L): counts and incoming at the start of the current hour."""
+        t = self.state.t
+        return self._day_out[1][t - 1] if t else self._stock0
 
     def _obs_views(self) -> None:
         c = self.config
@@ -488,8 +509,16 @@ class ExpresswayEnv(gym.Env):
 
     @property
     def history(self) -> tuple[dynamics.HourResult, ...]:
-        """What each hour of the episode so far did (read-only view for planners/reports)."""
-        return tuple(self._history)
+        """What each hour of the episode so far did (views of the episode's arrays)."""
+        if self._day_out is None:
+            return ()
+        day = dynamics._batch_hour(*self._day_out, True)
+        return tuple(day.result(t) for t in range(self.state.t))
+
+    def _starts(self) -> list[dynamics.ExpresswayState]:
+        """The state at the start of each hour played (counts and incoming only)."""
+        return [dynamics.ExpresswayState(t, *(self._day_out[1][t - 1] if t else self._stock0))
+                for t in range(self.state.t)]
 
     @property
     def _actions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
@@ -512,40 +541,43 @@ class ExpresswayEnv(gym.Env):
         hour saved, the episode's actions replayed without them (``dynamics.
         release_savings``; at the end of the day from the counterfactual days stepped along
         with the played one). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
-        T = self.config.horizon_h
-        if self._release_savings is None or len(self._history) < T:
+        T, n = self.config.horizon_h, self.state.t
+        if self._release_savings is None or n < T:
             self._release_savings = np.zeros(T)
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
-            elif len(self._history) == T:
-                self._release_savings = self._cf.savings(0, np.array(self._costs))
-            elif any(r.released for r in self._history):
+            elif n == T:
+                self._release_savings = self._cf.savings(0, self._day_out[8][:, 3].copy())
+            elif self._day_out[7][:n].any():
                 self._release_savings = dynamics.release_savings(
-                    self.instance, self.tables, self._actions, list(zip(self._starts, self._history)))
+                    self.instance, self.tables, self._actions, list(zip(self._starts(), self.history)))
         return self._release_savings
 
     def episode_metrics(self) -> dict[str, float]:
         """Day totals ($, kWh, EV counts) and per-station PPC/BDC (the paper's Table 3)."""
-        h = self._history
-        if not h:
+        n = 0 if self.state is None else self.state.t
+        if not n:
             return {}
-        ppc = np.sum([r.ppc for r in h], axis=0)
-        bdc = np.sum([r.bdc for r in h], axis=0)
-        grid = sum(s[dynamics.GRID_KWH] for s, _ in self._sums)
-        b2b = sum(s[dynamics.B2B_KWH] for s, _ in self._sums)
+        _, _, station, _, ssum, esum, _, released, day = (x[:n] for x in self._day_out)
+        ppc = station[:, dynamics.PPC].sum(axis=0)
+        bdc = station[:, dynamics.BDC].sum(axis=0)
+
+        def total(column: np.ndarray) -> float:  # in hour order, as the hours were added
+            return float(sum(column.tolist()))
+
         out = {
-            "total_cost_usd": float(sum(self._costs)),
+            "total_cost_usd": total(day[:, 3]),
             "ppc_usd": float(ppc.sum()),
             "bdc_usd": float(bdc.sum()),
-            "bdc_driving_usd": float(sum(r.bdc_driving for r in h)),
-            "unserved_penalty_usd": float(sum(r.unserved_penalty for r in h)),
-            "terminal_penalty_usd": float(sum(r.terminal_penalty for r in h)),
-            "grid_kwh": float(grid),
-            "b2b_kwh": float(b2b),
-            "served": float(sum(e[dynamics.SERVED] for _, e in self._sums)),
-            "unserved": float(sum(e[dynamics.UNSERVED] for _, e in self._sums)),
-            "released": float(sum(r.released for r in h)),
-            "released_kwh": float(sum(r.released_kwh for r in h)),
+            "bdc_driving_usd": total(day[:, 1]),
+            "unserved_penalty_usd": total(day[:, 2]),
+            "terminal_penalty_usd": total(day[:, 5]),
+            "grid_kwh": total(ssum[:, dynamics.GRID_KWH]),
+            "b2b_kwh": total(ssum[:, dynamics.B2B_KWH]),
+            "served": total(esum[:, dynamics.SERVED]),
+            "unserved": total(esum[:, dynamics.UNSERVED]),
+            "released": total(released),
+            "released_kwh": total(day[:, 0]),
         }
         saving = self.release_savings()
         out["release_saving_usd"] = float(saving.sum())

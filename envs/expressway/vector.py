@@ -30,7 +30,7 @@ from swapgym.envs.expressway.dynamics import (
     SERVED,
     UNSERVED,
 )
-from swapgym.envs.expressway.env import PLANNER_METRICS, ExpresswayEnv
+from swapgym.envs.expressway.env import PLANNER_METRICS, ExpresswayEnv, count_masks
 from swapgym.envs.expressway.instance import draw_day, make_instance
 
 # per-hour values kept for the episode metrics (summed in hour order, like the single env)
@@ -91,7 +91,6 @@ class ExpresswayVectorEnv(VectorEnv):
         self._price = np.asarray(env._prices, dtype=float)
         self._price_list = env._price_list
         self._hour_obs = env._hour_obs
-        self._up_to = env._up_to
         self._release_open = np.array([S > 1 and t < T - 1 for t in range(T)])
         self._rngs: list[np.random.Generator | None] = [None] * N
         self._arange = np.arange(N)
@@ -238,11 +237,10 @@ class ExpresswayVectorEnv(VectorEnv):
         """(N, sum(nvec)) MaskablePPO masks, row i = sub-env i's ``action_masks()``."""
         if not self._started:
             raise RuntimeError("ExpresswayVectorEnv: call reset() before action_masks()")
-        N = self.num_envs
-        limit = self._stock[:, 0, :, :, None] * self.tables.feasible
-        moves = self._up_to.take(limit.reshape(N, -1), axis=0).reshape(N, -1)
-        hours = self._mask_hours[self._arange, np.minimum(self._t, self.config.horizon_h - 1)]
-        return np.concatenate([moves, hours], axis=1)
+        mask = np.empty((self.num_envs, int(self._nvec.sum())), dtype=bool)
+        count_masks(self._stock[:, 0], self.tables.feasible, self._mask_hours,
+                    np.minimum(self._t, self.config.horizon_h - 1), mask)
+        return mask
 
     # --- internals ------------------------------------------------------------------------
 

@@ -63,7 +63,7 @@ def test_energy_balance_per_station_closes():
     for _ in range(24):
         before = u.state.counts.copy()
         _, _, term, _, info = u.step(random_valid_action(u, rng))
-        res = u._history[-1]
+        res = u.history[-1]
         after_moves = dynamics.apply_moves(before, res.moves, u.tables.rates)
         lv = np.arange(u.config.n_levels)
         gained = (after_moves - before) @ lv * step_kwh
@@ -303,7 +303,7 @@ def test_release_saving_is_eq19_counterfactual():
         _, rew, done, _, info = env.step(a)
         costs -= rew
     saving = info["release_saving_usd_per_hour"]
-    hours = [t for t, r in enumerate(u._history) if r.released]
+    hours = [t for t, r in enumerate(u.history) if r.released]
     assert hours, "random actions should release some EVs"
     for t in hours[:3]:
         e2 = gym.make(ENV_ID)
@@ -363,7 +363,7 @@ def test_property__random_configs_keep_invariants(cfg, seed):
     while not done:
         before = u.state.counts.copy()
         _, rew, done, _, info = env.step(random_valid_action(u, rng))
-        res = u._history[-1]
+        res = u.history[-1]
         assert np.isfinite(rew)
         assert np.all(u.state.counts >= 0)
         assert np.all(u.state.counts.sum(axis=1) == cfg.batteries_per_station)
