@@ -19,6 +19,10 @@ from swapgym.envs.core.spaces import get_action_masks, sample_valid_action
 from swapgym.envs.registration import ENTRIES
 
 TRIVIAL_ID = "swapgym-internal/Trivial-v0"
+# Steps before the clock starts: steady-state speed. Compiled (numba) code is loaded from
+# its on-disk cache at the first call of a process (~0.3-0.5 s; compiled the first time
+# ever, ~3-10 s); that once-per-process cost is not the env's speed.
+WARMUP_STEPS = 64
 
 # Extra configurations measured besides each env's defaults.
 VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {
@@ -80,6 +84,10 @@ def measure_split(env_id: str, seconds: float = 2.0, seed: int = 0, **config: An
     space, clock = env.action_space, time.perf_counter
     rng = np.random.default_rng(seed)
     env.reset(seed=seed)
+    for _ in range(WARMUP_STEPS):  # first calls: numba loads (or compiles) its code
+        _, _, term, trunc, _ = env.step(sample_valid_action(space, get_action_masks(env), rng))
+        if term or trunc:
+            env.reset()
     steps, in_env, start = 0, 0.0, clock()
     deadline = start + seconds
     while True:
@@ -167,7 +175,9 @@ def measure_vector_split(env_id: str, num_envs: int = VECTOR_NUM_ENVS, seconds: 
     masks = getattr(env.unwrapped, "action_masks", None)
     clock = time.perf_counter
     env.reset(seed=seed)
-    steps, k, in_env, start = 0, 0, 0.0, clock()
+    for k in range(WARMUP_STEPS // 16):  # first calls: numba loads (or compiles) its code
+        env.step(action(k, None if masks is None else masks()))
+    steps, k, in_env, start = 0, WARMUP_STEPS // 16, 0.0, clock()
     deadline = start + seconds
     while True:
         for _ in range(16):
