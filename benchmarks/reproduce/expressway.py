@@ -141,10 +141,11 @@ def reproduce(out_dir: pathlib.Path, seeds: Sequence[int]) -> str:
         "and M2 starts from the M1 optimum, M3 from the M2 optimum). The exact M3 releases "
         f"{'/'.join(map(str, ex_rel))} EVs and saves {100 * (e2 - e3) / e2:.2f} % of the day "
         "against the exact M2. Solved by an LP branch and bound on HiGHS (`solve_milp`: "
-        "dispatch branched first, each node re-solved from its parent's basis); mean seconds "
+        "branching on cumulative dispatch counts, the day's totals first, with reduced-cost "
+        "fixing; each node re-solved from its parent's basis); mean seconds "
         "per day: " + ", ".join(f"{k} {np.mean([p.solve_time_s for p in exact[k]]):.2f}"
                                 for k in SETTINGS) + ".", "",
-        "Why the PSO's M3 is not below its M2. M3's plans contain M2's (no release), so an "
+        "Why the PSO's M3 is not always below its M2. M3's plans contain M2's (no release), so an "
         "M3 worse than M2 is a search failure, not a modelling one. Run as one swarm over the "
         "whole M3 space (the earlier version, `PSOPolicy(..., nested=False)`), M3 − M2 was "
         f"{', '.join(f'{d:+.1f}' for d in joint_diff)} $ on these seeds with "
