@@ -98,14 +98,12 @@ def count_masks(counts, feasible, tail, t, out):  # pragma: no cover
         for n in range(n_st):
             for lv in range(n_lv):
                 for r in range(n_r):
-                    limit = counts[b, n, lv] if feasible[lv, r] else 0
-                    for k in range(width):
-                        row[i + k] = k <= limit
+                    limit = min(counts[b, n, lv], width - 1) if feasible[lv, r] else 0
+                    row[i:i + limit + 1] = True
+                    row[i + limit + 1:i + width] = False
                     i += width
         hours = tail[min(b, tail.shape[0] - 1)]
-        last = hours[t[b]]
-        for j in range(last.shape[0]):
-            row[i + j] = last[j]
+        row[i:] = hours[t[b]]
 
 
 class ExpresswayEnv(gym.Env):
