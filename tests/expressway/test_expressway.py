@@ -232,6 +232,14 @@ def test_out_of_space_action_raises_clear_error():
     bad[0] = 10_000
     with pytest.raises(ValueError, match="MultiDiscrete"):
         env.step(bad)
+    bad[0], bad[-1] = 0, -1  # the last entry (a release count) out of range, below
+    with pytest.raises(ValueError, match="MultiDiscrete"):
+        env.step(bad)
+    # a rejected action changes nothing: the next valid step is a fresh env's first step
+    fresh = gym.make(ENV_ID)
+    fresh.reset(seed=0)
+    ok = np.zeros(env.action_space.shape, dtype=np.int64)
+    checks.assert_equal_transitions(env.step(ok), fresh.step(ok), "after rejected actions")
 
 
 def test_pso_baselines_smoke():
