@@ -46,6 +46,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from numba import njit
 
 from swapgym.envs.emergency_push.instance import EmergencyPushInstance, street_lattice
 
@@ -171,7 +172,8 @@ def travel(instance: EmergencyPushInstance, congestion: np.ndarray
     eq. (7) v_act = v_lim·c; eq. (8) t = d/(v_lim·c + ε). Paths are symmetric, so one
     search from the station serves every vehicle.
     Time-optimal (eq. 10): Dijkstra on t plus a 1e-9 h per-segment tie-break towards
-    fewer segments, i.e. shorter distance; its distance is read off the tree.
+    fewer segments, i.e. shorter distance (``_fastest_trees``, compiled: one search per
+    row); its distance is read off the tree.
     Distance-optimal (eq. 11), ties by time: every shortest-distance path on the grid is
     a monotone lattice path, so a dynamic programme over Manhattan levels gives the
     fastest of them exactly — no search (``instance.street_lattice``).
@@ -181,22 +183,84 @@ def travel(instance: EmergencyPushInstance, congestion: np.ndarray
     d = instance.edge_length_km
     cell = float(d[0])
     t = d / (instance.speed_limit_kmh * np.atleast_2d(congestion) + cfg.speed_epsilon_kmh)  # (R, E)
-    t_tree, pred = g.shortest_from_many(t + _TIE, src)
+    t_tree = np.empty((t.shape[0], g.n_nodes))
+    pred = np.empty((t.shape[0], g.n_nodes), dtype=np.int64)
+    _fastest_trees(t + _TIE, g.matrix.indptr, g.matrix.indices, g.slot_edge, src, t_tree, pred)
     dist_a = g.path_sums(pred, src, d)
     time_a = t_tree - _TIE * np.rint(dist_a / cell)
 
-    cells, levels = street_lattice(cfg.grid_cells, cfg.cell_km)
+    cells, lattice = street_lattice(cfg.grid_cells, cfg.cell_km)
     time_b = np.zeros_like(t_tree)
     pred_b = np.full(t_tree.shape, -9999, dtype=pred.dtype)
-    for nodes, p1, e1, p2, e2 in levels:
-        via1 = time_b[:, p1] + t[:, e1]
-        via2 = time_b[:, p2] + t[:, e2]
-        second = via2 < via1
-        time_b[:, nodes] = np.where(second, via2, via1)
-        pred_b[:, nodes] = np.where(second, p2, p1)
+    _fastest_lattice_paths(t, *lattice, time_b, pred_b)
     dist_b = np.broadcast_to(cells * cell, time_b.shape)
     return (np.stack([time_a[:, v], time_b[:, v]], axis=1), np.stack([dist_a[:, v], dist_b[:, v]], axis=1),
             np.stack([pred, pred_b], axis=1))
+
+
+@njit(cache=True)
+def _fastest_trees(w, indptr, indices, slot_edge, source, dist, pred):  # pragma: no cover - compiled
+    """eq. (10): Dijkstra from ``source`` on the CSR street graph under each row of edge
+    weights ``w`` (R, E) (``slot_edge`` maps a CSR slot to its edge). Fills ``dist`` and
+    ``pred`` (R, N) as scipy's ``dijkstra`` does: a node's distance is its parent's plus
+    the edge, improved only when strictly shorter; −9999 for no predecessor."""
+    n = len(indptr) - 1
+    heap_d = np.empty(len(indices) + 1)
+    heap_v = np.empty(len(indices) + 1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    for r in range(w.shape[0]):
+        dist[r, :] = np.inf
+        pred[r, :] = -9999
+        done[:] = False
+        dist[r, source] = 0.0
+        heap_d[0], heap_v[0], size = 0.0, source, 1
+        while size > 0:
+            du, u = heap_d[0], heap_v[0]
+            size -= 1  # pop the root: sift the last entry down from the top
+            last_d, last_v, i = heap_d[size], heap_v[size], 0
+            while True:
+                c = 2 * i + 1
+                if c >= size:
+                    break
+                if c + 1 < size and heap_d[c + 1] < heap_d[c]:
+                    c += 1
+                if heap_d[c] >= last_d:
+                    break
+                heap_d[i], heap_v[i] = heap_d[c], heap_v[c]
+                i = c
+            heap_d[i], heap_v[i] = last_d, last_v
+            if done[u]:
+                continue
+            done[u] = True
+            for slot in range(indptr[u], indptr[u + 1]):
+                v = indices[slot]
+                nd = du + w[r, slot_edge[slot]]
+                if nd < dist[r, v]:
+                    dist[r, v] = nd
+                    pred[r, v] = u
+                    i = size  # push: sift up
+                    size += 1
+                    while i > 0 and heap_d[(i - 1) // 2] > nd:
+                        heap_d[i], heap_v[i] = heap_d[(i - 1) // 2], heap_v[(i - 1) // 2]
+                        i = (i - 1) // 2
+                    heap_d[i], heap_v[i] = nd, v
+
+
+@njit(cache=True)
+def _fastest_lattice_paths(t, nodes, p1, e1, p2, e2, time_b, pred_b):  # pragma: no cover - compiled
+    """eq. (11), ties by time: in Manhattan-level order, each node's fastest
+    shortest-distance time is the faster of its (one or two) parents' plus the segment
+    time (eq. 8), the first parent on equal times. t (R, E); fills time_b, pred_b (R, N)."""
+    for r in range(t.shape[0]):
+        for i in range(len(nodes)):
+            via1 = time_b[r, p1[i]] + t[r, e1[i]]
+            via2 = time_b[r, p2[i]] + t[r, e2[i]]
+            if via2 < via1:
+                time_b[r, nodes[i]] = via2
+                pred_b[r, nodes[i]] = p2[i]
+            else:
+                time_b[r, nodes[i]] = via1
+                pred_b[r, nodes[i]] = p1[i]
 
 
 def path_nodes(instance: EmergencyPushInstance, tree: np.ndarray, vehicle: int,
@@ -237,52 +301,103 @@ def swap_windows(instance: EmergencyPushInstance, time_h: np.ndarray) -> np.ndar
     return np.where(w < instance.n_push_max, w, -1)
 
 
-def _first_k(keep: np.ndarray, ranked: np.ndarray, k: int, out: np.ndarray) -> None:
-    """Write the first ``k`` kept entries of each row of ``ranked`` into ``out`` (H, K)."""
-    slot = np.cumsum(keep, axis=1) - 1
-    rows, pos = np.nonzero(keep & (slot < k))
-    out[rows, slot[rows, pos]] = ranked[rows, pos]
-
-
 def candidate_table(instance: EmergencyPushInstance, charge_kwh: np.ndarray, dist_km: np.ndarray,
                     window: np.ndarray, order: np.ndarray, in_pool: np.ndarray) -> np.ndarray:
     """(H, 4, K) push lists of H rounds at once (see ``BLOCKS``).
 
-    Blocks 0–2 walk a ranking of the valid vehicles — time-first (Scheme A), distance-
-    first (Scheme B), energy-first (most net energy) — keeping, under the "window" rule,
-    the best-ranked vehicle of each swap window (section 3.3.2's conflict filter);
-    block 3 is the K nearest vehicles in the pool, unfiltered. Inputs broadcast over H:
-    charge (H|1, V), dist/window/order (H|1, 2, V), in_pool (V,).
+    Blocks 0–2 walk a ranking of the valid vehicles (eq. 6) — time-first (Scheme A),
+    distance-first (Scheme B), energy-first (most net energy) — keeping, under the
+    "window" rule, the best-ranked vehicle of each swap window (section 3.3.2's conflict
+    filter); block 3 is the K nearest vehicles in the pool, unfiltered. Inputs broadcast
+    over H: charge (H|1, V), dist/window/order (H|1, 2, V), in_pool (V,). The walk is
+    ``_walk_push_lists``, compiled.
     """
     cfg = instance.config
-    k, n_win = cfg.candidate_slots, instance.n_push_max
     per_km = cfg.consumption_kwh_per_100km / 100.0
-    arrive = charge_kwh[:, None, :] - dist_km * per_km  # (H, 2, V)
-    ok = (arrive >= instance.q_f_kwh) & (window >= 0) & in_pool
-    h = ok.shape[0]
-    window = np.broadcast_to(window, ok.shape)
-    order = np.broadcast_to(order, ok.shape)
-    by_energy = np.argsort(-arrive[:, ROUTE_DISTANCE], axis=1, kind="stable")
-    out = np.full((h, len(BLOCKS), k), -1, dtype=np.int64)
-    n = ok.shape[2]
-    positions = np.arange(n)[None, :]
-    big = (n_win + 1) * n
-    for b, ranked in enumerate((order[:, ROUTE_TIME], order[:, ROUTE_DISTANCE], by_energy)):
-        route = BLOCK_ROUTES[b]
-        keep = np.take_along_axis(ok[:, route], ranked, axis=1)
-        if cfg.conflict_rule == "window":  # best-ranked valid vehicle of each window
-            # sort (window, rank position) pairs; the first of each window group wins
-            w = np.take_along_axis(window[:, route], ranked, axis=1)
-            key = np.sort(np.where(keep, w * n + positions, big), axis=1)
-            first = key < big
-            first[:, 1:] &= (key[:, 1:] // n) != (key[:, :-1] // n)
-            rows, cols = np.nonzero(first)
-            keep = np.zeros_like(keep)
-            keep[rows, key[rows, cols] % n] = True
-        _first_k(keep, ranked, k, out[:, b])
-    nearest = order[:, ROUTE_DISTANCE]
-    _first_k(in_pool[nearest], nearest, k, out[:, 3])
+    arrive = charge_kwh[:, None, :] - dist_km * per_km  # (H, 2, V) C_2 − d·W_3
+    ok = (arrive >= instance.q_f_kwh) & (window >= 0) & in_pool  # eq. (6)
+    out = np.full((ok.shape[0], len(BLOCKS), cfg.candidate_slots), -1, dtype=np.int64)
+    _walk_push_lists(ok, in_pool, window, order, arrive[:, ROUTE_DISTANCE],
+                     cfg.conflict_rule == "window", instance.n_push_max, out)
     return out
+
+
+@njit(cache=True)
+def _walk_push_lists(ok, in_pool, window, order, energy, one_per_window, n_windows,
+                     out):  # pragma: no cover - compiled
+    """Fill ``out`` (H, 4, K) for ``candidate_table``. Blocks 0 and 1 walk order[route 0]
+    and order[route 1], skip invalid vehicles and, with ``one_per_window``, vehicles
+    whose swap window is already taken by a better-ranked one (section 3.3.2); stop
+    after K. Block 2 is the same walk of the ranking by ``energy`` (H, V) on route 1,
+    most first, ties by vehicle index (a stable sort), done without sorting: the best
+    of each window (or every valid vehicle) inserted into a sorted list of K. Block 3:
+    the first K of order[route 1] still in the pool. ``window``/``order`` may have 1 row."""
+    n_rounds, n = ok.shape[0], ok.shape[2]
+    k = out.shape[2]
+    best = np.empty(n_windows, dtype=np.int64)
+    top_e = np.empty(k)
+    for h in range(n_rounds):
+        hw = h if window.shape[0] > 1 else 0
+        ho = h if order.shape[0] > 1 else 0
+        for b in range(2):
+            best[:] = -1  # here: window taken
+            s = 0
+            for pos in range(n):
+                if s == k:
+                    break
+                v = order[ho, b, pos]
+                if not ok[h, b, v]:
+                    continue
+                if one_per_window:
+                    w = window[hw, b, v]
+                    if best[w] >= 0:
+                        continue
+                    best[w] = v
+                out[h, b, s] = v
+                s += 1
+        # block 2: energy-first on route 1
+        best[:] = -1
+        s = 0
+        for v in range(n):
+            if not ok[h, 1, v]:
+                continue
+            if one_per_window:  # keep the most energetic of each window (lowest index on ties)
+                w = window[hw, 1, v]
+                if best[w] < 0 or energy[h, v] > energy[h, best[w]]:
+                    best[w] = v
+                continue
+            s = _insert_top(out[h, 2], top_e, s, v, energy[h, v])
+        if one_per_window:
+            for w in range(n_windows):
+                if best[w] >= 0:
+                    s = _insert_top(out[h, 2], top_e, s, best[w], energy[h, best[w]])
+        s = 0
+        for pos in range(n):
+            if s == k:
+                break
+            v = order[ho, 1, pos]
+            if in_pool[v]:
+                out[h, 3, s] = v
+                s += 1
+
+
+@njit(cache=True)
+def _insert_top(ids, keys, count, v, key):  # pragma: no cover - compiled
+    """Insert vehicle ``v`` into ``ids[:count]`` kept sorted by (key descending, vehicle
+    ascending) and cut to len(ids); returns the new count."""
+    k = len(ids)
+    p = count
+    while p > 0 and (key > keys[p - 1] or (key == keys[p - 1] and v < ids[p - 1])):
+        p -= 1
+    if p >= k:
+        return count
+    last = min(count, k - 1)
+    for j in range(last, p, -1):
+        ids[j] = ids[j - 1]
+        keys[j] = keys[j - 1]
+    ids[p] = v
+    keys[p] = key
+    return min(count + 1, k)
 
 
 def slot_features(instance: EmergencyPushInstance, charge_kwh: np.ndarray, time_h: np.ndarray,

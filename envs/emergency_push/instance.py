@@ -81,14 +81,15 @@ def circle_nodes(config: EmergencyPushConfig) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def street_lattice(grid_cells: int, cell_km: float) -> tuple[np.ndarray, list[tuple[np.ndarray, ...]]]:
+def street_lattice(grid_cells: int, cell_km: float) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
     """Manhattan-distance levels of the grid around the station, for eq. (11).
 
     On a street grid every shortest-distance path is a monotone lattice path, so the
     distance-optimal paths (ties broken by time) come from a dynamic programme over the
     levels: a node at Manhattan distance k is reached from its one or two neighbours at
-    distance k − 1. Returns (cells from the station per node, [(nodes, parent_1, edge_1,
-    parent_2, edge_2) per level k = 1, 2, ...]); a node with one parent repeats it.
+    distance k − 1. Returns (cells from the station per node, (nodes, parent_1, edge_1,
+    parent_2, edge_2)) with the nodes in level order k = 1, 2, ... (the station, level 0,
+    left out); a node with one parent repeats it.
     """
     graph, _, station = _street_grid(grid_cells, cell_km)
     side = grid_cells + 1
@@ -105,11 +106,8 @@ def street_lattice(grid_cells: int, cell_km: float) -> tuple[np.ndarray, list[tu
         keys = a.astype(np.int64) * graph.n_nodes + b
         return graph.slot_edge[np.searchsorted(graph.slot_key, keys)]
 
-    levels = []
-    for k in range(1, int(cells.max()) + 1):
-        nodes = np.flatnonzero(cells == k)
-        levels.append((nodes, p1[nodes], edge_id(nodes, p1[nodes]), p2[nodes], edge_id(nodes, p2[nodes])))
-    return cells, levels
+    nodes = np.argsort(cells, kind="stable")[1:]  # level by level, the station dropped
+    return cells, (nodes, p1[nodes], edge_id(nodes, p1[nodes]), p2[nodes], edge_id(nodes, p2[nodes]))
 
 
 def check_instance_config(config: EmergencyPushConfig) -> None:
