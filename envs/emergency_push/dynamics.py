@@ -185,9 +185,11 @@ def travel(instance: EmergencyPushInstance, congestion: np.ndarray
     t = d / (instance.speed_limit_kmh * np.atleast_2d(congestion) + cfg.speed_epsilon_kmh)  # (R, E)
     t_tree = np.empty((t.shape[0], g.n_nodes))
     pred = np.empty((t.shape[0], g.n_nodes), dtype=np.int64)
-    _fastest_trees(t + _TIE, g.matrix.indptr, g.matrix.indices, g.slot_edge, src, t_tree, pred)
-    dist_a = g.path_sums(pred, src, d)
-    time_a = t_tree - _TIE * np.rint(dist_a / cell)
+    segments = np.empty((t.shape[0], g.n_nodes), dtype=np.int64)
+    _fastest_trees(t + _TIE, g.matrix.indptr, g.matrix.indices, g.slot_edge, src, t_tree, pred,
+                   segments)
+    dist_a = segments * cell  # every segment is one cell, as on the distance-optimal paths
+    time_a = t_tree - _TIE * segments
 
     cells, lattice = street_lattice(cfg.grid_cells, cfg.cell_km)
     time_b = np.zeros_like(t_tree)
@@ -199,11 +201,13 @@ def travel(instance: EmergencyPushInstance, congestion: np.ndarray
 
 
 @njit(cache=True)
-def _fastest_trees(w, indptr, indices, slot_edge, source, dist, pred):  # pragma: no cover - compiled
+def _fastest_trees(w, indptr, indices, slot_edge, source, dist, pred, segments
+                   ):  # pragma: no cover - compiled
     """eq. (10): Dijkstra from ``source`` on the CSR street graph under each row of edge
     weights ``w`` (R, E) (``slot_edge`` maps a CSR slot to its edge). Fills ``dist`` and
     ``pred`` (R, N) as scipy's ``dijkstra`` does: a node's distance is its parent's plus
-    the edge, improved only when strictly shorter; −9999 for no predecessor."""
+    the edge, improved only when strictly shorter; −9999 for no predecessor. ``segments``
+    (R, N): segments on each node's path."""
     n = len(indptr) - 1
     heap_d = np.empty(len(indices) + 1)
     heap_v = np.empty(len(indices) + 1, dtype=np.int64)
@@ -213,6 +217,7 @@ def _fastest_trees(w, indptr, indices, slot_edge, source, dist, pred):  # pragma
         pred[r, :] = -9999
         done[:] = False
         dist[r, source] = 0.0
+        segments[r, source] = 0
         heap_d[0], heap_v[0], size = 0.0, source, 1
         while size > 0:
             du, u = heap_d[0], heap_v[0]
@@ -238,6 +243,7 @@ def _fastest_trees(w, indptr, indices, slot_edge, source, dist, pred):  # pragma
                 if nd < dist[r, v]:
                     dist[r, v] = nd
                     pred[r, v] = u
+                    segments[r, v] = segments[r, u] + 1
                     i = size  # push: sift up
                     size += 1
                     while i > 0 and heap_d[(i - 1) // 2] > nd:
@@ -493,15 +499,15 @@ def selection_to_pushes(instance: EmergencyPushInstance, state: EmergencyPushSta
                         selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Decode the (4, K) 0/1 selection into (vehicles, routes): block order then slot
     order, first occurrence of a vehicle wins, capped at ``max_push_per_round``."""
-    sel = (selection.reshape(state.candidates.shape) != 0) & (state.candidates >= 0)
-    if not state.second_level:
-        sel[:] = False
-    vehicles = state.candidates[sel]
-    routes = np.repeat(BLOCK_ROUTES, sel.sum(axis=1))
-    _, first = np.unique(vehicles, return_index=True)
-    first.sort()
-    first = first[: instance.config.max_push_per_round]
-    return vehicles[first], routes[first]
+    candidates = state.candidates
+    slots = np.flatnonzero(selection) if state.second_level else np.empty(0, dtype=np.int64)
+    vehicles = candidates.ravel()[slots]
+    slots, vehicles = slots[vehicles >= 0], vehicles[vehicles >= 0]
+    first: dict[int, int] = {}  # vehicle -> its first selected slot (a dozen or two: plain Python)
+    for i, v in enumerate(vehicles.tolist()):
+        first.setdefault(v, i)
+    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))[: instance.config.max_push_per_round]
+    return vehicles[keep], BLOCK_ROUTES[slots[keep] // candidates.shape[1]]
 
 
 def conflict_filter(window: np.ndarray, battery_kwh: np.ndarray) -> np.ndarray:

@@ -158,8 +158,11 @@ class EmergencyPushEnv(gym.Env):
     def action_masks(self) -> np.ndarray:
         """Two entries per slot (off, on): 'on' only for a filled slot once the
         second-level response is active."""
-        on = (self.state.candidates.ravel() >= 0) & self.state.second_level
-        return np.stack([np.ones_like(on), on], axis=1).ravel()
+        mask = np.zeros(2 * self.state.candidates.size, dtype=bool)
+        mask[0::2] = True
+        if self.state.second_level:
+            mask[1::2] = self.state.candidates.ravel() >= 0
+        return mask
 
     def episode_metrics(self) -> dict[str, float]:
         tot = self.state.totals
