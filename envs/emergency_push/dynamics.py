@@ -409,21 +409,37 @@ def _insert_top(ids, keys, count, v, key):  # pragma: no cover - compiled
 def slot_features(instance: EmergencyPushInstance, charge_kwh: np.ndarray, time_h: np.ndarray,
                   dist_km: np.ndarray, candidates: np.ndarray) -> np.ndarray:
     """(H, 4·K, 4) observation features of the push lists: present, arrival time ÷ cycle,
-    path distance ÷ push radius, net energy the battery adds ÷ Q_e clipped to [−1, 1]."""
+    path distance ÷ push radius, net energy the battery adds ÷ Q_e clipped to [−1, 1]
+    (features capped at 10, the observation bound; empty slots all 0). Inputs broadcast
+    over H as in ``candidate_table``; the loop is ``_fill_slot_features``, compiled."""
     cfg = instance.config
     h = candidates.shape[0]
-    cand = candidates.reshape(h, -1)
-    present = cand >= 0
-    idx = np.where(present, cand, 0)
-    route = np.repeat(BLOCK_ROUTES, cfg.candidate_slots)[None, :]
-    rows = np.arange(h)[:, None] if time_h.shape[0] == h else np.zeros((h, 1), dtype=np.int64)
-    crow = np.arange(h)[:, None] if charge_kwh.shape[0] == h else np.zeros((h, 1), dtype=np.int64)
-    dist = dist_km[rows, route, idx]
-    net = charge_kwh[crow, idx] - dist * (cfg.consumption_kwh_per_100km / 100.0) - instance.theta5_kwh
-    out = np.stack([present, time_h[rows, route, idx] / cfg.push_cycle_h, dist / cfg.push_radius_km,
-                    np.clip(net / cfg.battery_kwh, -1.0, 1.0)], axis=-1).astype(np.float32)
-    out[~present] = 0.0
-    return np.minimum(out, 10.0, out=out)
+    out = np.empty((h, candidates.shape[1] * candidates.shape[2], 4), dtype=np.float32)
+    _fill_slot_features(charge_kwh, time_h, dist_km, candidates.reshape(h, -1),
+                        np.repeat(BLOCK_ROUTES, cfg.candidate_slots), cfg.consumption_kwh_per_100km / 100.0,
+                        instance.theta5_kwh, cfg.push_cycle_h, cfg.push_radius_km, cfg.battery_kwh, out)
+    return out
+
+
+@njit(cache=True)
+def _fill_slot_features(charge_kwh, time_h, dist_km, candidates, routes, per_km, theta5, cycle_h,
+                        radius_km, battery_kwh, out):  # pragma: no cover - compiled
+    """Fill ``out`` (H, S, 4) for ``slot_features``; candidates (H, S), routes (S,)."""
+    for h in range(candidates.shape[0]):
+        ht = h if time_h.shape[0] > 1 else 0
+        hc = h if charge_kwh.shape[0] > 1 else 0
+        for j in range(candidates.shape[1]):
+            v = candidates[h, j]
+            if v < 0:
+                out[h, j, :] = 0.0
+                continue
+            r = routes[j]
+            dist = dist_km[ht, r, v]
+            net = charge_kwh[hc, v] - dist * per_km - theta5  # C_2 − d·W_3 − θ5
+            out[h, j, 0] = 1.0
+            out[h, j, 1] = min(time_h[ht, r, v] / cycle_h, 10.0)
+            out[h, j, 2] = min(dist / radius_km, 10.0)
+            out[h, j, 3] = min(max(net / battery_kwh, -1.0), 1.0)
 
 
 def candidate_blocks(instance: EmergencyPushInstance, state: EmergencyPushState) -> np.ndarray:

@@ -22,8 +22,8 @@ from swapgym.envs.emergency_push.config import EmergencyPushConfig
 class EmergencyPushInstance:
     """Immutable episode data. Shapes: E edges, V vehicles, H rounds.
 
-    graph: street grid as a CSR matrix (``graph.matrix.data`` is scratch space that the
-        dynamics overwrite with travel times before each shortest-path search).
+    graph: street grid as a CSR matrix, shared by every instance of the same grid (the
+        dynamics read its structure only; copy it before ``set_weights``).
     station_node: the central intersection.
     node_xy_km: (N, 2) intersection coordinates, km, station at the origin.
     edge_length_km: (E,) segment lengths d_ij, km.
@@ -123,8 +123,7 @@ def check_instance_config(config: EmergencyPushConfig) -> None:
 def make_instance(config: EmergencyPushConfig, rng: np.random.Generator) -> EmergencyPushInstance:
     """Draw one episode: speed limits per segment, then the vehicles' intersections."""
     template, xy, station = _street_grid(config.grid_cells, config.cell_km)
-    # Each env gets its own CSR copy: its data array is per-env scratch space.
-    graph = template.copy()
+    graph = template  # shared: the dynamics read its structure only
     n_edges = len(graph.edges)
     speed = rng.uniform(config.speed_limit_min_kmh, config.speed_limit_max_kmh, size=n_edges)
     check_instance_config(config)
