@@ -513,81 +513,114 @@ TOTAL_KEYS = ("unmet_kwh", "served_kwh", "delivered_kwh", "km_driven", "vehicles
 
 def selection_to_pushes(instance: EmergencyPushInstance, state: EmergencyPushState,
                         selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Decode the (4, K) 0/1 selection into (vehicles, routes): block order then slot
-    order, first occurrence of a vehicle wins, capped at ``max_push_per_round``."""
-    candidates = state.candidates
-    slots = np.flatnonzero(selection) if state.second_level else np.empty(0, dtype=np.int64)
-    vehicles = candidates.ravel()[slots]
-    slots, vehicles = slots[vehicles >= 0], vehicles[vehicles >= 0]
-    first: dict[int, int] = {}  # vehicle -> its first selected slot (a dozen or two: plain Python)
-    for i, v in enumerate(vehicles.tolist()):
-        first.setdefault(v, i)
-    keep = np.fromiter(first.values(), dtype=np.int64, count=len(first))[: instance.config.max_push_per_round]
-    return vehicles[keep], BLOCK_ROUTES[slots[keep] // candidates.shape[1]]
+    """Decode the (4·K,) 0/1 selection into (vehicles, routes): block order then slot
+    order, first occurrence of a vehicle wins, capped at ``max_push_per_round``; nothing
+    before the second-level response (``_decode_selection``, compiled)."""
+    cap = instance.config.max_push_per_round if state.second_level else 0
+    vehicles, routes = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+    n = _decode_selection(selection.ravel(), state.candidates, BLOCK_ROUTES, vehicles, routes)
+    return vehicles[:n], routes[:n]
 
 
-def conflict_filter(window: np.ndarray, battery_kwh: np.ndarray) -> np.ndarray:
-    """Section 3.3.2, "window" rule: indices admitted, one per swap window (higher
-    battery wins), in window order; arrivals after the cycle (window −1) are not admitted."""
-    order = np.lexsort((-battery_kwh, window))
-    order = order[window[order] >= 0]
-    w = window[order]
-    keep = np.ones(len(order), dtype=bool)
-    keep[1:] = w[1:] != w[:-1]
-    return order[keep]
-
-
-def queue_admission(arrival_h: np.ndarray, battery_kwh: np.ndarray, swap_h: float,
-                    cycle_h: float, capacity: int) -> tuple[np.ndarray, np.ndarray]:
-    """"queue" rule: (indices admitted in arrival order, their swap start times).
-    First come first served, higher battery first on equal arrival; admitted while the
-    swap can start within the cycle, at most ``capacity``."""
-    order = np.lexsort((-battery_kwh, arrival_h))
-    admitted, starts, free_at = [], [], 0.0
-    for i in order:
-        start = max(float(arrival_h[i]), free_at)
-        if start >= cycle_h or len(admitted) >= capacity:
+@njit(cache=True)
+def _decode_selection(selection, candidates, block_routes, vehicles, routes):  # pragma: no cover - compiled
+    """Fill ``vehicles`` / ``routes`` (at most their length) for ``selection_to_pushes``."""
+    k, n = candidates.shape[1], 0
+    for slot in range(len(selection)):
+        if n == len(vehicles):
             break
-        admitted.append(i)
-        starts.append(start)
+        v = candidates[slot // k, slot % k]
+        if selection[slot] == 0 or v < 0 or v in vehicles[:n]:
+            continue
+        vehicles[n], routes[n] = v, block_routes[slot // k]
+        n += 1
+    return n
+
+
+@njit(cache=True)
+def conflict_filter(window: np.ndarray, battery_kwh: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    """Section 3.3.2, "window" rule: indices admitted, one per swap window (higher
+    battery wins, the first on equal battery), in window order; arrivals after the
+    cycle (window −1) are not admitted."""
+    best = np.full(max(window.max(), -1) + 1 if len(window) else 0, -1, dtype=np.int64)
+    for i in range(len(window)):
+        w = window[i]
+        if w >= 0 and (best[w] < 0 or battery_kwh[i] > battery_kwh[best[w]]):
+            best[w] = i
+    return best[best >= 0]
+
+
+@njit(cache=True)
+def queue_admission(arrival_h: np.ndarray, battery_kwh: np.ndarray, swap_h: float,
+                    cycle_h: float, capacity: int) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    """"queue" rule: (indices admitted in arrival order, their swap start times).
+    First come first served, higher battery first on equal arrival (then the first
+    listed); admitted while the swap can start within the cycle, at most ``capacity``."""
+    n = len(arrival_h)
+    order = np.arange(n)
+    for i in range(1, n):  # insertion sort by (arrival, −battery, index): a dozen entries
+        j, o = i, order[i]
+        while j > 0 and (arrival_h[o] < arrival_h[order[j - 1]] or (
+                arrival_h[o] == arrival_h[order[j - 1]] and battery_kwh[o] > battery_kwh[order[j - 1]])):
+            order[j] = order[j - 1]
+            j -= 1
+        order[j] = o
+    admitted = np.empty(n, dtype=np.int64)
+    starts = np.empty(n)
+    count, free_at = 0, 0.0
+    for i in order:
+        start = max(arrival_h[i], free_at)
+        if start >= cycle_h or count >= capacity:
+            break
+        admitted[count], starts[count] = i, start
+        count += 1
         free_at = start + swap_h
-    return np.asarray(admitted, dtype=np.int64), np.asarray(starts)
+    return admitted[:count], starts[:count]
 
 
-def _draw(energy: float, need: float) -> tuple[float, float, float]:
+@njit(cache=True)
+def _draw(energy: float, need: float) -> tuple[float, float, float]:  # pragma: no cover - compiled
     """The community draws ``need`` kWh from the stock: (stock left, served, unmet)."""
     served = energy if energy < need else need
     return energy - served, served, need - served
 
 
-def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: np.ndarray,
-         routes: np.ndarray) -> RoundResult:
-    """Play one round with the given pushes, update ``state`` and enter the next round."""
-    cfg = instance.config
-    theta5, cycle = instance.theta5_kwh, cfg.push_cycle_h
-    e_start = state.energy_kwh
-    consents = state.consent_draw[vehicles] < instance.consent_probability
-    v_c, r_c = vehicles[consents], routes[consents]
-    arrive_h = state.time_h[r_c, v_c]
-    dist = state.dist_km[r_c, v_c]
-    b_in = state.charge_kwh[v_c] - dist * (cfg.consumption_kwh_per_100km / 100.0)
-    if cfg.conflict_rule == "window":
-        adm = conflict_filter(state.window[r_c, v_c], b_in)
-        event_h = arrive_h[adm]
+@njit(cache=True)
+def _play_round(vehicles, routes, consent_draw, consent_p, time_h, dist_km, charge_kwh, window,
+                window_rule, per_km, swap_h, cycle_h, n_push_max, theta5, energy, demand,
+                capacity, v_c, r_c, adm, swapped):  # pragma: no cover - compiled
+    """Steps 3–5 of a round for ``step``: consent, the conflict filter (or the queue),
+    swaps in event order with the community drawing W_4 between events. Fills v_c / r_c
+    (consenting vehicles and routes), adm (their admitted positions), swapped
+    (positions that swapped); returns (consented, admitted, swapped counts, energy,
+    served, unmet, delivered, arrival energy, km driven, refused full, refused empty)."""
+    n_c = 0
+    for i in range(len(vehicles)):
+        if consent_draw[vehicles[i]] < consent_p:
+            v_c[n_c], r_c[n_c] = vehicles[i], routes[i]
+            n_c += 1
+    arrive_h, dist, b_in = np.empty(n_c), np.empty(n_c), np.empty(n_c)
+    w_c = np.empty(n_c, dtype=np.int64)
+    for j in range(n_c):
+        arrive_h[j], dist[j] = time_h[r_c[j], v_c[j]], dist_km[r_c[j], v_c[j]]
+        b_in[j] = charge_kwh[v_c[j]] - dist[j] * per_km  # C_2 − d·W_3
+        w_c[j] = window[r_c[j], v_c[j]]
+    if window_rule:
+        admitted = conflict_filter(w_c, b_in)
+        event_h = arrive_h[admitted]
     else:
-        adm, event_h = queue_admission(arrive_h, b_in, cfg.swap_minutes / 60.0, cycle,
-                                       instance.n_push_max)
+        admitted, event_h = queue_admission(arrive_h, b_in, swap_h, cycle_h, n_push_max)
 
-    demand = float(instance.demand_kwh[state.hour])
-    rate = demand / cycle
-    capacity = cfg.station_capacity_kwh + 1e-9
-    energy, t_prev, served, unmet = e_start, 0.0, 0.0, 0.0
-    swapped, delivered, arrived_kwh, full, empty = [], 0.0, 0.0, 0, 0
-    # a dozen admitted vehicles at most: plain Python floats are faster than numpy here
-    for i, t_swap, brought in zip(adm.tolist(), event_h.tolist(), b_in[adm].tolist()):
+    rate = demand / cycle_h
+    t_prev, served, unmet, km = 0.0, 0.0, 0.0, 0.0
+    n_sw, delivered, arrived_kwh, full, empty = 0, 0.0, 0.0, 0, 0
+    for a in range(len(admitted)):
+        i, t_swap = admitted[a], event_h[a]
+        adm[a] = i
+        km += dist[i]
         energy, s, u = _draw(energy, rate * (t_swap - t_prev))
         served, unmet, t_prev = served + s, unmet + u, t_swap
-        net = brought - theta5
+        net = b_in[i] - theta5  # the battery minus the θ5 handed back (section 3.3.2)
         if net <= 0:
             empty += 1
         elif energy + net > capacity:
@@ -595,19 +628,36 @@ def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: n
         else:
             energy += net
             delivered += net
-            arrived_kwh += brought
-            swapped.append(i)
-    energy, s, u = _draw(energy, rate * (cycle - t_prev))
+            arrived_kwh += b_in[i]
+            swapped[n_sw] = i
+            n_sw += 1
+    energy, s, u = _draw(energy, rate * (cycle_h - t_prev))
     served, unmet = served + s, unmet + u
+    return n_c, len(admitted), n_sw, energy, served, unmet, delivered, arrived_kwh, km, full, empty
 
+
+def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: np.ndarray,
+         routes: np.ndarray) -> RoundResult:
+    """Play one round with the given pushes, update ``state`` and enter the next round
+    (the round's rules: ``_play_round``, compiled)."""
+    cfg = instance.config
+    e_start = state.energy_kwh
+    v_c, r_c, adm, swapped = (np.empty(len(vehicles), dtype=np.int64) for _ in range(4))
+    n_c, n_adm, n_sw, energy, served, unmet, delivered, arrived_kwh, km, full, empty = _play_round(
+        vehicles, routes, state.consent_draw, instance.consent_probability, state.time_h,
+        state.dist_km, state.charge_kwh, state.window, cfg.conflict_rule == "window",
+        cfg.consumption_kwh_per_100km / 100.0, cfg.swap_minutes / 60.0, cfg.push_cycle_h,
+        instance.n_push_max, instance.theta5_kwh, e_start, float(instance.demand_kwh[state.hour]),
+        cfg.station_capacity_kwh + 1e-9, v_c, r_c, adm, swapped)
+    v_c, r_c, adm = v_c[:n_c], r_c[:n_c], adm[:n_adm]
+    swapped = swapped[:n_sw]
     admitted_v = v_c[adm]
-    km = float(dist[adm].sum())
     if not cfg.redraw_vehicles_each_round:
         state.in_pool[admitted_v] = False
     result = RoundResult(
         pushed=vehicles, consented=v_c, admitted=admitted_v, admitted_route=r_c[adm],
-        tree=state.tree, swapped=v_c[np.asarray(swapped, dtype=np.int64)],
-        delivered_kwh=delivered, arrival_energy_kwh=arrived_kwh, returned_kwh=theta5 * len(swapped),
+        tree=state.tree, swapped=v_c[swapped],
+        delivered_kwh=delivered, arrival_energy_kwh=arrived_kwh, returned_kwh=instance.theta5_kwh * n_sw,
         travel_energy_kwh=km * cfg.consumption_kwh_per_100km / 100.0,
         served_kwh=served, unmet_kwh=unmet, km_driven=km,
         energy_start_kwh=e_start, energy_end_kwh=energy, refused_full=full, refused_empty=empty)
