@@ -515,16 +515,23 @@ def selection_to_pushes(instance: EmergencyPushInstance, state: EmergencyPushSta
                         selection: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Decode the (4·K,) 0/1 selection into (vehicles, routes): block order then slot
     order, first occurrence of a vehicle wins, capped at ``max_push_per_round``; nothing
-    before the second-level response (``_decode_selection``, compiled)."""
+    before the second-level response (``_decode_selection``, compiled). Raises
+    ValueError on entries other than 0 and 1."""
     cap = instance.config.max_push_per_round if state.second_level else 0
-    vehicles, routes = np.empty(cap, dtype=np.int64), np.empty(cap, dtype=np.int64)
+    vehicles, routes = np.empty((2, cap), dtype=np.int64)
     n = _decode_selection(selection.ravel(), state.candidates, BLOCK_ROUTES, vehicles, routes)
+    if n < 0:
+        raise ValueError("action: expected a 0/1 array (MultiBinary), got other values")
     return vehicles[:n], routes[:n]
 
 
 @njit(cache=True)
 def _decode_selection(selection, candidates, block_routes, vehicles, routes):  # pragma: no cover - compiled
-    """Fill ``vehicles`` / ``routes`` (at most their length) for ``selection_to_pushes``."""
+    """Fill ``vehicles`` / ``routes`` (at most their length) for ``selection_to_pushes``;
+    returns how many, or −1 if an entry is neither 0 nor 1."""
+    for x in selection:
+        if x != 0 and x != 1:
+            return -1
     k, n = candidates.shape[1], 0
     for slot in range(len(selection)):
         if n == len(vehicles):
@@ -642,7 +649,7 @@ def step(instance: EmergencyPushInstance, state: EmergencyPushState, vehicles: n
     (the round's rules: ``_play_round``, compiled)."""
     cfg = instance.config
     e_start = state.energy_kwh
-    v_c, r_c, adm, swapped = (np.empty(len(vehicles), dtype=np.int64) for _ in range(4))
+    v_c, r_c, adm, swapped = np.empty((4, len(vehicles)), dtype=np.int64)
     n_c, n_adm, n_sw, energy, served, unmet, delivered, arrived_kwh, km, full, empty = _play_round(
         vehicles, routes, state.consent_draw, instance.consent_probability, state.time_h,
         state.dist_km, state.charge_kwh, state.window, cfg.conflict_rule == "window",

@@ -131,7 +131,7 @@ class EmergencyPushEnv(gym.Env):
         if self.state.hour >= self.config.blackout_hours:
             raise RuntimeError("EmergencyPushEnv: episode is over; call reset()")
         selection = np.asarray(action)
-        if selection.shape != self.action_space.shape or not np.all((selection == 0) | (selection == 1)):
+        if selection.shape != self.action_space.shape:  # 0/1 entries: checked while decoding
             raise ValueError(f"action: expected a 0/1 array of shape {self.action_space.shape} "
                              f"(MultiBinary), got shape {selection.shape}")
         vehicles, routes = dynamics.selection_to_pushes(self.instance, self.state, selection)
