@@ -315,73 +315,104 @@ def candidate_table(instance: EmergencyPushInstance, charge_kwh: np.ndarray, dis
     distance-first (Scheme B), energy-first (most net energy) — keeping, under the
     "window" rule, the best-ranked vehicle of each swap window (section 3.3.2's conflict
     filter); block 3 is the K nearest vehicles in the pool, unfiltered. Inputs broadcast
-    over H: charge (H|1, V), dist/window/order (H|1, 2, V), in_pool (V,). The walk is
-    ``_walk_push_lists``, compiled.
+    over H: charge (H|1, V), dist/window/order (H|1, 2, V, all with the same rows),
+    in_pool (V,). The walk is ``_walk_push_lists``, compiled.
     """
     cfg = instance.config
-    per_km = cfg.consumption_kwh_per_100km / 100.0
-    arrive = charge_kwh[:, None, :] - dist_km * per_km  # (H, 2, V) C_2 − d·W_3
-    ok = (arrive >= instance.q_f_kwh) & (window >= 0) & in_pool  # eq. (6)
-    out = np.full((ok.shape[0], len(BLOCKS), cfg.candidate_slots), -1, dtype=np.int64)
-    _walk_push_lists(ok, in_pool, window, order, arrive[:, ROUTE_DISTANCE],
-                     cfg.conflict_rule == "window", instance.n_push_max, out)
+    out = np.full((max(len(charge_kwh), len(order)), len(BLOCKS), cfg.candidate_slots), -1, dtype=np.int64)
+    _walk_push_lists(charge_kwh, dist_km, window, order, in_pool, instance.q_f_kwh,
+                     cfg.consumption_kwh_per_100km / 100.0, cfg.conflict_rule == "window",
+                     instance.n_push_max, out)
     return out
 
 
 @njit(cache=True)
-def _walk_push_lists(ok, in_pool, window, order, energy, one_per_window, n_windows,
-                     out):  # pragma: no cover - compiled
-    """Fill ``out`` (H, 4, K) for ``candidate_table``. Blocks 0 and 1 walk order[route 0]
-    and order[route 1], skip invalid vehicles and, with ``one_per_window``, vehicles
-    whose swap window is already taken by a better-ranked one (section 3.3.2); stop
-    after K. Block 2 is the same walk of the ranking by ``energy`` (H, V) on route 1,
-    most first, ties by vehicle index (a stable sort), done without sorting: the best
-    of each window (or every valid vehicle) inserted into a sorted list of K. Block 3:
-    the first K of order[route 1] still in the pool. ``window``/``order`` may have 1 row."""
-    n_rounds, n = ok.shape[0], ok.shape[2]
-    k = out.shape[2]
+def _arrival_kwh(charge_kwh, dist_km, per_km, hc, t, route, v):  # pragma: no cover - compiled
+    """C_2 − d·W_3: the energy vehicle ``v`` arrives with on ``route``."""
+    return charge_kwh[hc, v] - dist_km[t, route, v] * per_km
+
+
+@njit(cache=True)
+def _walk_push_lists(charge_kwh, dist_km, window, order, in_pool, q_f, per_km, one_per_window,
+                     n_windows, out):  # pragma: no cover - compiled
+    """Fill ``out`` (H, 4, K) for ``candidate_table``. A vehicle is valid on a route if
+    it is in the pool, arrives inside the cycle and with at least Q_f (eq. 6).
+
+    Blocks 0 and 1 rank by order[route 0] and order[route 1]. Without the window rule
+    they are the first K valid vehicles of the ranking. With it, each window keeps its
+    best-ranked valid vehicle (section 3.3.2) — found by scanning the window's vehicles
+    in rank order (grouped once per ranking row) — and the list is those, best-ranked
+    first, cut to K. Block 2 ranks by arrival energy on route 1, most first, ties by
+    vehicle index (as a stable sort): the most energetic valid vehicle of each window
+    (or every valid vehicle) inserted into a sorted list of K. Block 3: the first K of
+    order[route 1] still in the pool."""
+    n_rounds, n, k = out.shape[0], order.shape[2], out.shape[2]
+    start = np.zeros((2, n_windows + 1), dtype=np.int64)  # window w's members: start[w]:start[w+1]
+    members = np.empty((2, n), dtype=np.int64)  # vehicles grouped by window, in rank order
+    member_rank = np.empty((2, n), dtype=np.int64)
     best = np.empty(n_windows, dtype=np.int64)
-    top_e = np.empty(k)
+    best_e = np.empty(n_windows)
+    top_key = np.empty(k)
+    grouped = -1
     for h in range(n_rounds):
-        hw = h if window.shape[0] > 1 else 0
-        ho = h if order.shape[0] > 1 else 0
-        for b in range(2):
-            best[:] = -1  # here: window taken
+        t = h if order.shape[0] > 1 else 0
+        hc = h if charge_kwh.shape[0] > 1 else 0
+        if one_per_window and grouped != t:  # group the rankings of this row by window
+            grouped = t
+            for r in range(2):
+                start[r, :] = 0
+                for pos in range(n):
+                    w = window[t, r, order[t, r, pos]]
+                    if w >= 0:
+                        start[r, w + 1] += 1
+                for w in range(n_windows):
+                    start[r, w + 1] += start[r, w]
+                best[:] = start[r, :n_windows]  # here: next free place of each window
+                for pos in range(n):
+                    v = order[t, r, pos]
+                    w = window[t, r, v]
+                    if w >= 0:
+                        members[r, best[w]], member_rank[r, best[w]] = v, pos
+                        best[w] += 1
+        for r in range(2):  # blocks 0 and 1: block r ranks and travels by route r
             s = 0
-            for pos in range(n):
-                if s == k:
-                    break
-                v = order[ho, b, pos]
-                if not ok[h, b, v]:
-                    continue
-                if one_per_window:
-                    w = window[hw, b, v]
-                    if best[w] >= 0:
-                        continue
-                    best[w] = v
-                out[h, b, s] = v
-                s += 1
+            if one_per_window:
+                for w in range(n_windows):
+                    for i in range(start[r, w], start[r, w + 1]):
+                        v = members[r, i]
+                        if in_pool[v] and _arrival_kwh(charge_kwh, dist_km, per_km, hc, t, r, v) >= q_f:
+                            s = _insert_top(out[h, r], top_key, s, v, -float(member_rank[r, i]))
+                            break
+            else:
+                for pos in range(n):
+                    if s == k:
+                        break
+                    v = order[t, r, pos]
+                    if (in_pool[v] and window[t, r, v] >= 0
+                            and _arrival_kwh(charge_kwh, dist_km, per_km, hc, t, r, v) >= q_f):
+                        out[h, r, s] = v
+                        s += 1
         # block 2: energy-first on route 1
         best[:] = -1
         s = 0
         for v in range(n):
-            if not ok[h, 1, v]:
+            w = window[t, 1, v]
+            energy = _arrival_kwh(charge_kwh, dist_km, per_km, hc, t, 1, v)
+            if not in_pool[v] or w < 0 or energy < q_f:
                 continue
-            if one_per_window:  # keep the most energetic of each window (lowest index on ties)
-                w = window[hw, 1, v]
-                if best[w] < 0 or energy[h, v] > energy[h, best[w]]:
-                    best[w] = v
-                continue
-            s = _insert_top(out[h, 2], top_e, s, v, energy[h, v])
+            if not one_per_window:
+                s = _insert_top(out[h, 2], top_key, s, v, energy)
+            elif best[w] < 0 or energy > best_e[w]:  # the most energetic of each window
+                best[w], best_e[w] = v, energy
         if one_per_window:
             for w in range(n_windows):
                 if best[w] >= 0:
-                    s = _insert_top(out[h, 2], top_e, s, best[w], energy[h, best[w]])
+                    s = _insert_top(out[h, 2], top_key, s, best[w], best_e[w])
         s = 0
         for pos in range(n):
             if s == k:
                 break
-            v = order[ho, 1, pos]
+            v = order[t, 1, pos]
             if in_pool[v]:
                 out[h, 3, s] = v
                 s += 1
