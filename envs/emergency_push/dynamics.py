@@ -32,9 +32,14 @@ One round (one step) is one push cycle t_h during the blackout:
 Everything in a round's snapshot is exogenous: whatever is pushed, the next round's
 charges, consents and congestion are the same. So ``draw_rounds`` draws every round of
 the episode at reset and computes travel, rankings and push lists for all rounds in one
-batched numpy pass; a step reads row t. (When charges are not redrawn, the candidate
-pool shrinks with the actions, so the push lists are then recomputed each round by the
-same batched function with one row.)
+batched pass; a step reads row t. (When charges are not redrawn, the candidate pool
+shrinks with the actions, so the push lists are then recomputed each round by the same
+batched function with one row.)
+
+Loops over a few hundred vehicles or a dozen pushes are compiled with numba
+(``@njit(cache=True)``: the searches, the push-list walk, the round's admission and
+swaps); numpy's per-call overhead on such small arrays was most of a step. Each
+compiled function is the one rule; the Python API calls it.
 
 Station energy balance per round (tested):
     E_end = E_start + Σ_swapped (C_2 − d·W_3 − θ5) − served,   served + unmet = W_4·t_h.
