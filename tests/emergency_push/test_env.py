@@ -215,3 +215,30 @@ def test_distance_optimal_lattice_programme_equals_lexicographic_dijkstra():
         ref_time = (w - big * cells * d[0])[inst.vehicle_node]
         np.testing.assert_allclose(dist_km[r, dynamics.ROUTE_DISTANCE], cells[inst.vehicle_node] * d[0])
         np.testing.assert_allclose(time_h[r, dynamics.ROUTE_DISTANCE], ref_time, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["window", "queue"])
+@pytest.mark.parametrize(("dynamic", "slots"), [(True, 12), (False, 3)])
+def test_push_lists_equal_a_plain_walk_of_the_rankings(rule, dynamic, slots):
+    """The compiled push-list walk (window grouping, energy insertion) against the rule
+    read literally: walk each ranking, keep valid vehicles (eq. 6), one per window."""
+    env = gym.make(ENV_ID, conflict_rule=rule, dynamic_traffic=dynamic, candidate_slots=slots)
+    env.reset(seed=3)
+    inst, rounds = env.unwrapped.instance, env.unwrapped.state.rounds
+    per_km = inst.config.consumption_kwh_per_100km / 100.0
+    for h in range(inst.config.blackout_hours):
+        t = min(h, len(rounds.order) - 1)
+        arrive = rounds.charge_kwh[h][None, :] - rounds.dist_km[t] * per_km
+        ok = (arrive >= inst.q_f_kwh) & (rounds.window[t] >= 0)
+        by_energy = np.argsort(-arrive[1], kind="stable")
+        for block, (ranked, route) in enumerate(((rounds.order[t, 0], 0), (rounds.order[t, 1], 1), (by_energy, 1))):
+            want, taken = [], set()
+            for v in ranked:
+                w = rounds.window[t, route, v]
+                if len(want) == slots or not ok[route, v] or (rule == "window" and w in taken):
+                    continue
+                taken.add(w)
+                want.append(v)
+            got = rounds.candidates[h, block]
+            assert list(got[got >= 0]) == want, (h, block)
+        assert list(rounds.candidates[h, 3]) == list(rounds.order[t, 1, :slots])
