@@ -96,28 +96,6 @@ class WeightedGraph:
         dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
         return dist, pred
 
-    def shortest_from_many(self, weights: np.ndarray, source: int) -> tuple[np.ndarray, np.ndarray]:
-        """Dijkstra from ``source`` under R weight vectors at once: (R, N) distances and
-        predecessors. One scipy call on a block-diagonal graph of R copies (the per-call
-        overhead dominates on small graphs, so this is much faster than R calls)."""
-        weights = np.atleast_2d(weights)
-        r, n = weights.shape[0], self.n_nodes
-        nnz = len(self.matrix.data)
-        data = np.empty((r, nnz))
-        data[:, self.edge_slots[:, 0]] = weights
-        data[:, self.edge_slots[:, 1]] = weights
-        offsets = np.arange(r)[:, None]
-        indptr = np.concatenate([(self.matrix.indptr[:-1][None, :] + nnz * offsets).ravel(), [r * nnz]])
-        indices = (self.matrix.indices[None, :] + n * offsets).ravel()
-        big = csr_matrix((data.ravel(), indices, indptr), shape=(r * n, r * n))
-        dist, pred = dijkstra(big, directed=True, indices=source + n * np.arange(r),
-                              return_predecessors=True)
-        rows = np.arange(r)
-        dist = dist.reshape(r, r, n)[rows, rows]
-        pred = pred.reshape(r, r, n)[rows, rows]
-        pred = np.where(pred >= 0, pred - n * rows[:, None], pred)
-        return dist, pred
-
     def pred_edges(self, pred: np.ndarray) -> np.ndarray:
         """Edge id (row of ``edges``) from each node to its predecessor; -1 where none.
         ``pred`` is (N,) or (R, N) (one tree per row)."""

@@ -29,19 +29,6 @@ def test_csr_dijkstra_and_path_sums_match_networkx():
     np.testing.assert_allclose(wg.path_sums(pred, 24, w), dist)
 
 
-def test_batched_dijkstra_equals_one_search_per_weight_vector():
-    wg = WeightedGraph.from_networkx(grid_graph(5, 1.0))
-    weights = np.random.default_rng(3).uniform(0.1, 1.0, (4, len(wg.edges)))
-    dist, pred = wg.shortest_from_many(weights, 12)
-    sums = wg.path_sums(pred, 12, weights)
-    for r in range(4):
-        wg.set_weights(weights[r])
-        d1, p1 = wg.shortest_from(12)
-        np.testing.assert_allclose(dist[r], d1)
-        np.testing.assert_array_equal(pred[r], p1)
-        np.testing.assert_allclose(sums[r], wg.path_sums(p1, 12, weights[r]))
-
-
 def test_haversine_known_distance():
     # Beijing (39.9042, 116.4074) to Shanghai (31.2304, 121.4737): ~1067 km
     assert haversine_km(39.9042, 116.4074, 31.2304, 121.4737) == pytest.approx(1067, rel=0.01)

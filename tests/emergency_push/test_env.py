@@ -196,6 +196,31 @@ def test_same_seed_same_instance_and_common_random_numbers_across_policies():
         np.testing.assert_array_equal(a.unwrapped.state.consent_draw, b.unwrapped.state.consent_draw)
 
 
+def test_compiled_time_optimal_search_equals_scipy_dijkstra():
+    """eq. (10)'s compiled Dijkstra (``dynamics._fastest_trees``, via ``travel``) against
+    scipy's on the same weights: same trees, same times (random congestion: no exact ties)."""
+    env = gym.make(ENV_ID, dynamic_traffic=True)
+    env.reset(seed=7)
+    inst = env.unwrapped.instance
+    congestion = np.random.default_rng(1).uniform(0.3, 1.0, (4, len(inst.edge_length_km)))
+    time_h, _, trees = dynamics.travel(inst, congestion)
+    d = inst.edge_length_km
+    for r in range(len(congestion)):
+        t = d / (inst.speed_limit_kmh * congestion[r] + inst.config.speed_epsilon_kmh)
+        graph = inst.graph.copy()
+        graph.set_weights(t + dynamics._TIE)
+        dist, pred = graph.shortest_from(inst.station_node)
+        np.testing.assert_array_equal(trees[r, dynamics.ROUTE_TIME], pred)
+        segments = np.zeros(len(pred), dtype=int)  # cells on each node's path, from the tree
+        for node in range(len(pred)):
+            v = node
+            while pred[v] >= 0:
+                segments[node] += 1
+                v = pred[v]
+        ref = (dist - dynamics._TIE * segments)[inst.vehicle_node]
+        np.testing.assert_allclose(time_h[r, dynamics.ROUTE_TIME], ref, rtol=1e-12, atol=1e-15)
+
+
 def test_distance_optimal_lattice_programme_equals_lexicographic_dijkstra():
     """eq. (11) with ties by time: the level DP must equal a Dijkstra on M·d + t."""
     env = gym.make(ENV_ID, dynamic_traffic=True)
