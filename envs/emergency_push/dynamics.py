@@ -553,9 +553,13 @@ def selection_to_pushes(instance: EmergencyPushInstance, state: EmergencyPushSta
     order, first occurrence of a vehicle wins, capped at ``max_push_per_round``; nothing
     before the second-level response (``_decode_selection``, compiled). Raises
     ValueError on entries other than 0 and 1."""
+    selection = np.asarray(selection).ravel()
+    if selection.shape != (state.candidates.size,):
+        raise ValueError(f"action: expected {state.candidates.size} 0/1 entries (4 blocks x "
+                         f"candidate_slots), got {selection.size}")
     cap = instance.config.max_push_per_round if state.second_level else 0
     vehicles, routes = np.empty((2, cap), dtype=np.int64)
-    n = _decode_selection(selection.ravel(), state.candidates, BLOCK_ROUTES, vehicles, routes)
+    n = _decode_selection(selection, state.candidates, BLOCK_ROUTES, vehicles, routes)
     if n < 0:
         raise ValueError("action: expected a 0/1 array (MultiBinary), got other values")
     return vehicles[:n], routes[:n]

@@ -223,6 +223,15 @@ class ExpresswayConfig:
             if not _on_grid(km * drive, self.soc_step):
                 raise ValueError("station_km: driving to each station must use a whole number "
                                  "of soc_step")
+        # eq. (8): every arriving EV reaches some station; eq. (22): a released EV can take a
+        # battery that reaches the next station
+        for soc in self.ev_soc_choices:
+            if all(self.level_of(soc) < self.drive_steps(km) for km in self.station_km):
+                raise ValueError(f"station_km: an EV arriving at SOC {soc} (ev_soc_choices) "
+                                 f"reaches no station")
+        if self.n_stations > 1 and self.drive_steps(gap) > self.n_levels - 1:
+            raise ValueError(f"station_km: {gap} km from the release station to the next needs "
+                             f"more than SOC_max - SOC_min; no released EV could get there")
 
     # Derived quantities -------------------------------------------------------------
     @property

@@ -227,6 +227,10 @@ def clamp_dispatch(instance: ExpresswayInstance, t: int, dispatch: np.ndarray,
 
 def _clamp_dispatch(tables: CostTables, arrivals: np.ndarray, dispatch: np.ndarray) -> np.ndarray:
     """``clamp_dispatch`` for dispatch requests (..., C, N_B) ≥ 0 and arrivals (..., C)."""
+    if dispatch.shape[-2:] != tables.drive_cost.shape or arrivals.shape[-1] != dispatch.shape[-2]:
+        raise ValueError(f"dispatch: expected shape (..., {', '.join(map(str, tables.drive_cost.shape))}) "
+                         f"with arrivals (..., {tables.drive_cost.shape[0]}), got {dispatch.shape} "
+                         f"and {arrivals.shape}")
     out = _clamp_dispatch_rows(_ints(arrivals.reshape(-1, arrivals.shape[-1])),
                                _ints(dispatch.reshape(-1, *dispatch.shape[-2:])),
                                tables.reach, tables.nearest)
@@ -279,7 +283,7 @@ class BatchHour:
     evs (B, 3, N_B) int: EVs served, unserved, dispatched per station. station_sum (B, 4)
     and evs_sum (B, 3): their sums over stations. stock (B, 2, N_B, L) int: the states after
     the hour, ``counts`` (stock[:, 0]) and ``incoming`` (stock[:, 1]); moves (B, N_B, L, R)
-    float (whole numbers) / release (B, M): what was executed. Per day (B,):
+    int / release (B, M): what was executed. Per day (B,):
     released, released_kwh, bdc_driving, unserved_penalty, cost, and at the last hour
     terminal_shortfall_kwh / terminal_penalty (None before).
     """
@@ -315,7 +319,7 @@ class BatchHour:
             served=e[SERVED], unserved=e[UNSERVED], dispatched=e[DISPATCHED],
             released=int(self.released[b]), released_kwh=float(self.released_kwh[b]),
             bdc_driving=float(self.bdc_driving[b]), unserved_penalty=float(self.unserved_penalty[b]),
-            moves=self.moves[b].astype(np.int64), release_by_class=self.release[b])
+            moves=self.moves[b], release_by_class=self.release[b])
         if self.terminal_penalty is not None:
             res.terminal_penalty = float(self.terminal_penalty[b])
             res.terminal_shortfall_kwh = float(self.terminal_shortfall_kwh[b])
@@ -339,6 +343,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     arrays are tiny, and numpy's per-call overhead made a numpy version of the hour cost
     ~40 calls (~150 µs) however it was written.
     """
+    _check_batch(tables, counts, incoming, moves, dispatch, release)
     last = np.greater_equal(np.add(t, 1), config.horizon_h)
     out = _outputs(len(counts), *tables.sizes)
     _hour_rows(_ints(counts), _ints(incoming), _ints(moves), _ints(dispatch),
@@ -355,6 +360,26 @@ def _batch_hour(m, stock, station, evs, station_sum, evs_sum, rel, released, day
     if any_last:  # eq. (13): every battery at terminal_soc at the end, priced
         hour.terminal_shortfall_kwh, hour.terminal_penalty = day[4], day[5]
     return hour
+
+
+def _check_batch(tables: CostTables, counts: np.ndarray, incoming: np.ndarray, moves: np.ndarray,
+                 dispatch: np.ndarray, release: np.ndarray | None) -> None:
+    """ValueError unless the arrays have the shapes the compiled hour indexes blindly (it
+    does no bounds checks): counts/incoming (B, N_B, L), moves (B or 1, N_B, L, R),
+    dispatch (B or 1, C, N_B), release (B or 1, M) — or None, and None with one station."""
+    n_st, n_lv, n_r, n_rel = tables.sizes
+    n_b = len(counts)
+    want = {"counts": (counts, (n_st, n_lv)), "incoming": (incoming, (n_st, n_lv)),
+            "moves": (moves, (n_st, n_lv, n_r)), "dispatch": (dispatch, (tables.drive_cost.shape[0], n_st))}
+    if release is not None:
+        if n_st < 2:
+            raise ValueError("release: one station, no EV can release (pass None)")
+        want["release"] = (release, (n_rel,))
+    for name, (x, shape) in want.items():
+        rows_ok = len(x) == n_b if name in ("counts", "incoming") else len(x) in (1, n_b)
+        if np.ndim(x) != len(shape) + 1 or np.shape(x)[1:] != shape or not rows_ok:
+            raise ValueError(f"{name}: expected shape ({n_b} or 1, {', '.join(map(str, shape))}), "
+                             f"got {np.shape(x)}")
 
 
 def _ints(x: np.ndarray) -> np.ndarray:
@@ -783,6 +808,7 @@ class Counterfactuals:
         N_B, L) their states (counts, incoming), t their hour (int or (E,)), moves (E or 1,
         N_B, L, R), dispatch (E or 1, C, N_B) executable, release (E or 1, M) capped
         (``release_request``; zeros where the hour has none) or None, price scalar or (E, 1)."""
+        _check_batch(tables, stock[:, 0], stock[:, 1], moves, dispatch, release)
         hours = np.asarray(t, dtype=np.int64).reshape(-1)
         days = self._days[: len(stock)] if days is None else days
         out = _outputs(len(stock), *tables.sizes)

@@ -267,3 +267,13 @@ def test_push_lists_equal_a_plain_walk_of_the_rankings(rule, dynamic, slots):
             got = rounds.candidates[h, block]
             assert list(got[got >= 0]) == want, (h, block)
         assert list(rounds.candidates[h, 3]) == list(rounds.order[t, 1, :slots])
+
+
+def test_selection_to_pushes__wrong_length_raises():
+    """The compiled decoder does no bounds checks: its wrapper checks the length first."""
+    env = gym.make(ENV_ID)
+    env.reset(seed=0)
+    u = env.unwrapped
+    for n in (3, u.state.candidates.size + 40):
+        with pytest.raises(ValueError, match="action"):
+            dynamics.selection_to_pushes(u.instance, u.state, np.zeros(n, dtype=np.int8))

@@ -217,10 +217,15 @@ def test_oracle_replay_full_day_m1_setting():
     ("ev_soc_choices", (0.33,)), ("unserved_penalty_usd", -1.0), ("terminal_soc", 0.9),
     ("max_charge_steps", 0), ("horizon_h", 0), ("not_a_field", 1),
     ("price_source", "spot"), ("price_date", "2019-06-01"), ("price_date", "yesterday"),
-    ("release_counterfactual", 1),
+    ("release_counterfactual", 1), ("station_km", (240.0, 320.0, 400.0)),  # no class reaches one
 ])
 def test_bad_config_names_field(field, value):
     checks.check_bad_config(ENV_ID, field, value)
+
+
+def test_bad_config__release_gap_beyond_a_full_battery_names_station_km():
+    with pytest.raises(ValueError, match="station_km"):
+        gym.make(ENV_ID, n_stations=2, station_km=(0.0, 560.0))
 
 
 def test_out_of_space_action_raises_clear_error():

@@ -168,3 +168,28 @@ def test_pickle__a_pickled_vector_env_continues_identically():
     actions = [_actions(env, env.unwrapped.action_masks(), rng, k) for k in range(30)]
     for k, a in enumerate(actions):  # across an autoreset
         checks.assert_equal_transitions(env.step(a), clone.step(a), f"step {k}")
+
+
+def test_step_batch__wrong_shapes_raise_before_the_compiled_hour():
+    """The compiled hour does no bounds checks; its wrappers name the array of wrong shape."""
+    cfg = ExpresswayConfig()
+    init = np.zeros((3, cfg.n_levels), dtype=int)
+    init[:, 6] = cfg.batteries_per_station
+    inst = make_instance(cfg, init, np.ones((24, 2), int), np.ones((24, 2), int))
+    tables = dynamics.cost_tables(inst)
+    counts = inst.init_counts[None].astype(np.int64)
+    moves = np.zeros((1, 3, cfg.n_levels, len(tables.rates)), dtype=np.int64)
+    dispatch = np.zeros((1, 2, 3), dtype=np.int64)
+    for name, kwargs in [("dispatch", {"dispatch": np.zeros((1, 2, 2), dtype=np.int64)}),
+                         ("moves", {"moves": moves[:, :2]}),
+                         ("release", {"release": np.zeros((1, 3), dtype=np.int64)})]:
+        args = {"moves": moves, "dispatch": dispatch, "release": None, **kwargs}
+        with pytest.raises(ValueError, match=name):
+            dynamics.step_batch(tables, cfg, 0, 0.1, counts, np.zeros_like(counts), **args)
+    one = ExpresswayConfig(n_stations=1, station_km=(0.0,), release_station=0)
+    inst1 = make_instance(one, init[:1], np.ones((24, 2), int), np.ones((24, 2), int))
+    t1 = dynamics.cost_tables(inst1)
+    with pytest.raises(ValueError, match="release"):
+        dynamics.step_batch(t1, one, 0, 0.1, inst1.init_counts[None], np.zeros((1, 1, one.n_levels), int),
+                            np.zeros((1, 1, one.n_levels, len(t1.rates)), int), np.zeros((1, 2, 1), int),
+                            np.ones((1, 2), int))
