@@ -190,7 +190,7 @@ def travel(instance: EmergencyPushInstance, congestion: np.ndarray
     t = d / (instance.speed_limit_kmh * np.atleast_2d(congestion) + cfg.speed_epsilon_kmh)  # (R, E)
     t_tree = np.empty((t.shape[0], g.n_nodes))
     pred = np.empty((t.shape[0], g.n_nodes), dtype=np.int64)
-    segments = np.empty((t.shape[0], g.n_nodes), dtype=np.int64)
+    segments = np.zeros((t.shape[0], g.n_nodes), dtype=np.int64)
     _fastest_trees(t + _TIE, g.matrix.indptr, g.matrix.indices, g.slot_edge, src, t_tree, pred,
                    segments)
     dist_a = segments * cell  # every segment is one cell, as on the distance-optimal paths
