@@ -32,6 +32,7 @@ with eq. (19)'s counterfactual days, in one compiled call.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -48,6 +49,38 @@ def rates(config: ExpresswayConfig) -> np.ndarray:
     up = list(range(1, config.max_charge_steps + 1))
     down = [-1] if config.step_kwh / config.dt_h <= config.p_dis_max_kw + 1e-9 else []
     return np.array(down + up, dtype=np.int64)
+
+
+class HourTables(NamedTuple):
+    """What the compiled hour reads of an instance (one argument for numba): feasible (L,
+    R) bool: the move stays in [SOC_min, SOC_max]; rates (R,) SOC steps per move column;
+    donor_col: the B2B donor column (−1: none); move_cost (L, R) $ (0 where infeasible);
+    storage_cost (L,) $; terminal_gap (L,) steps below terminal_soc; drive_cost (C, N_B)
+    and drive_release $ (eq. 5); arrive_level (C, N_B) (0 where unreachable);
+    release_levels (M,); reach (C, N_B) bool (eq. 8) and nearest (C,) reachable station;
+    ready: lowest swap-ready level; release_station; take: the level a released EV takes
+    (eq. 22); arrive_release: its level at the next station; step_kwh; unserved_penalty
+    $ per EV; terminal_price $/kWh."""
+
+    feasible: np.ndarray
+    rates: np.ndarray
+    donor_col: int
+    move_cost: np.ndarray
+    storage_cost: np.ndarray
+    terminal_gap: np.ndarray
+    drive_cost: np.ndarray
+    drive_release: float
+    arrive_level: np.ndarray
+    release_levels: np.ndarray
+    reach: np.ndarray
+    nearest: np.ndarray
+    ready: int
+    release_station: int
+    take: int
+    arrive_release: int
+    step_kwh: float
+    unserved_penalty: float
+    terminal_price: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +110,7 @@ class CostTables:
     release_arrive_level: int = 0                                 # its level at the next station
     terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
     # the constant arguments of the compiled hour (``_hour_rows``), and its "no release"
-    kernel_args: tuple = field(default=(), repr=False)
+    hour: HourTables | None = field(default=None, repr=False)
     sizes: tuple = ()                                             # (N_B, L, R, M) of the outputs
     no_release: np.ndarray = field(default=None, repr=False)     # (1, M) int zeros
 
@@ -123,11 +156,15 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
     terminal_gap = np.maximum(c.terminal_level - lv, 0)
     arrive_rel = take - c.drive_steps(gap)
-    kernel_args = (
-        feasible, r, donor_col, move_cost_0, storage, terminal_gap, drive, float(drive_rel),
-        np.where(reach, arrive_level, 0), np.asarray(instance.release_levels, dtype=np.int64),
-        np.array([c.ready_level, c.release_station, take, arrive_rel], dtype=np.int64),
-        np.array([c.step_kwh, c.unserved_penalty_usd, c.terminal_price]))
+    hour = HourTables(
+        feasible=feasible, rates=r, donor_col=donor_col, move_cost=move_cost_0,
+        storage_cost=storage, terminal_gap=terminal_gap, drive_cost=drive,
+        drive_release=float(drive_rel), arrive_level=np.where(reach, arrive_level, 0),
+        release_levels=np.asarray(instance.release_levels, dtype=np.int64),
+        reach=reach, nearest=np.argmax(reach, axis=1), ready=c.ready_level,
+        release_station=c.release_station, take=take, arrive_release=arrive_rel,
+        step_kwh=c.step_kwh, unserved_penalty=float(c.unserved_penalty_usd),
+        terminal_price=float(c.terminal_price))
     return CostTables(
         r, move, storage, drive, float(drive_rel),
         feasible=feasible.astype(np.int64),
@@ -135,7 +172,7 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
         reach_int=reach.astype(np.int64),
         release_take=take, release_arrive_level=arrive_rel, terminal_gap=terminal_gap,
-        kernel_args=kernel_args, sizes=(c.n_stations, c.n_levels, len(r), len(instance.release_levels)),
+        hour=hour, sizes=(c.n_stations, c.n_levels, len(r), len(instance.release_levels)),
         no_release=np.zeros((1, len(instance.release_levels)), dtype=np.int64))
 
 
@@ -349,7 +386,7 @@ def step_batch(tables: CostTables, config: ExpresswayConfig, t: int | np.ndarray
     _hour_rows(_ints(counts), _ints(incoming), _ints(moves), _ints(dispatch),
                tables.no_release if release is None else _ints(release),
                np.asarray(price, dtype=np.float64).reshape(-1), last.reshape(-1),
-               *tables.kernel_args, out)
+               tables.hour, out)
     return _batch_hour(*out, bool(last.any()))
 
 
@@ -391,26 +428,24 @@ def _ints(x: np.ndarray) -> np.ndarray:
 # Loops compiled by numba (``cache=True``: compiled once, then loaded from __pycache__).
 # ``_hour_row`` is the hour of one day; ``_hour_rows`` steps a batch of days,
 # ``_counterfactual_hour`` played days together with their eq. (19) counterfactual days.
-# Table arguments (``CostTables.kernel_args``): feasible (L, R) bool, rates (R,), donor_col,
-# move_cost (L, R) (0 where infeasible), storage_cost (L,), terminal_gap (L,), drive_cost
-# (C, N), drive_release, arrive_level (C, N) (0 where unreachable), release_levels (M,),
-# consts = (ready level, release station, level a released EV takes, its level at the next
-# station), fconsts = (kWh per SOC step, unserved penalty, terminal price $/kWh).
+# ``tab``: the instance's constants (``HourTables``, ``CostTables.hour``).
 # Outputs per day: ``day`` = (released kWh, BDC driving, unserved penalty, cost,
 # terminal shortfall kWh, terminal penalty); the function returns the EVs released.
 
 
 @njit(cache=True)
-def _hour_row(counts, incoming, moves, dispatch, release, price, last,
-              feasible, rates, donor_col, move_cost, storage_cost, terminal_gap, drive_cost,
-              drive_release, arrive_level, release_levels, consts, fconsts,
+def _hour_row(counts, incoming, moves, dispatch, release, price, last, tab,
               m, stock, station, evs, station_sum, evs_sum, rel, day):  # pragma: no cover
     """One day's hour: counts, incoming (N, L), moves (N, L, R), dispatch (C, N) executable,
     release (M,) capped; writes m (N, L, R) executed moves, stock (2, N, L) after the hour
     (zeroed by the caller), station (4, N), evs (3, N), station_sum (4,), evs_sum (3,),
     rel (M,), day (6,)."""
-    ready, rs, take, arrive_rel = consts[0], consts[1], consts[2], consts[3]
-    step_kwh, penalty, terminal_price = fconsts[0], fconsts[1], fconsts[2]
+    feasible, rates, donor_col, move_cost = tab.feasible, tab.rates, tab.donor_col, tab.move_cost
+    storage_cost, terminal_gap, drive_cost = tab.storage_cost, tab.terminal_gap, tab.drive_cost
+    drive_release, arrive_level = tab.drive_release, tab.arrive_level
+    release_levels, ready, rs = tab.release_levels, tab.ready, tab.release_station
+    take, arrive_rel = tab.take, tab.arrive_release
+    step_kwh, penalty, terminal_price = tab.step_kwh, tab.unserved_penalty, tab.terminal_price
     n_st, n_lv = counts.shape
     n_r, n_cls, n_rel = rates.shape[0], dispatch.shape[0], release.shape[0]
     after = stock[0]
@@ -548,9 +583,7 @@ def _outputs(n_b: int, n_st: int, n_lv: int, n_r: int, n_rel: int) -> tuple[np.n
 
 
 @njit(cache=True)
-def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible, rates,
-               donor_col, move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
-               arrive_level, release_levels, consts, fconsts, out):  # pragma: no cover
+def _hour_rows(counts, incoming, moves, dispatch, release, price, last, tab, out):  # pragma: no cover
     """The hour of B days: counts, incoming (B, N, L); moves (B or 1, N, L, R), dispatch
     (B or 1, C, N), release (B or 1, M); price, last (B or 1,); ``out`` from ``_outputs``."""
     m, stock, station, evs, ssum, esum, rel, released, day = out
@@ -559,17 +592,14 @@ def _hour_rows(counts, incoming, moves, dispatch, release, price, last, feasible
             counts[b], incoming[b], moves[min(b, moves.shape[0] - 1)],
             dispatch[min(b, dispatch.shape[0] - 1)], release[min(b, release.shape[0] - 1)],
             price[min(b, price.shape[0] - 1)], last[min(b, last.shape[0] - 1)],
-            feasible, rates, donor_col, move_cost, storage_cost, terminal_gap, drive_cost,
-            drive_release, arrive_level, release_levels, consts, fconsts,
+            tab,
             m[b], stock[b], station[b], evs[b], ssum[b], esum[b], rel[b], day[b])
 
 
 @njit(cache=True)
 def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizon,
                          cf_stock, cf_cost, active, total, back, started,
-                         feasible, rates, donor_col, move_cost, storage_cost, terminal_gap,
-                         drive_cost, drive_release, arrive_level, release_levels, consts,
-                         fconsts, out, scratch):  # pragma: no cover
+                         tab, out, scratch):  # pragma: no cover
     """The hour of E played days (stock (E, 2, N, L), their hours t (E or 1,) and requests
     as in ``_hour_rows``) and of their counterfactual days (``_played_hour``). ``out``:
     the played days' outputs, ``scratch``: one day's (both from ``_outputs``)."""
@@ -579,16 +609,13 @@ def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizo
             t[min(e, t.shape[0] - 1)], days[e], stock[e], moves[min(e, moves.shape[0] - 1)],
             dispatch[min(e, dispatch.shape[0] - 1)], release[min(e, release.shape[0] - 1)],
             price[min(e, price.shape[0] - 1)], horizon, True, cf_stock, cf_cost, active, total,
-            back, started, feasible, rates, donor_col, move_cost, storage_cost, terminal_gap,
-            drive_cost, drive_release, arrive_level, release_levels, consts, fconsts,
+            back, started, tab,
             m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e], scratch)
 
 
 @njit(cache=True)
 def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_cost, active,
-                 total, back, started, feasible, rates, donor_col, move_cost, storage_cost,
-                 terminal_gap, drive_cost, drive_release, arrive_level, release_levels, consts,
-                 fconsts, m, out_stock, station, evs, ssum, esum, rel, day,
+                 total, back, started, tab, m, out_stock, station, evs, ssum, esum, rel, day,
                  scratch):  # pragma: no cover
     """Hour ``te`` of played day ``d`` (stock (2, N, L), requests mv, dp, rl, price pr)
     into the outputs m … day (one day's), and, ``with_cf``, of its counterfactual days
@@ -597,9 +624,7 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
     its releases); one leaves when its day ends or it is back on the played path (same
     stock). Returns the EVs the played day released."""
     last = te + 1 >= horizon
-    released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, last, feasible, rates, donor_col,
-                         move_cost, storage_cost, terminal_gap, drive_cost, drive_release,
-                         arrive_level, release_levels, consts, fconsts,
+    released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, last, tab,
                          m, out_stock, station, evs, ssum, esum, rel, day)
     if not with_cf:
         return released
@@ -612,9 +637,7 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
         s_stock[:] = 0
         s_day[:] = 0.0
         _hour_row(stock[0] if new else cf_stock[d, s, 0], stock[1] if new else cf_stock[d, s, 1],
-                  mv, dp, np.zeros_like(rl) if new else rl, pr, last, feasible, rates, donor_col,
-                  move_cost, storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
-                  release_levels, consts, fconsts,
+                  mv, dp, np.zeros_like(rl) if new else rl, pr, last, tab,
                   sm[0], s_stock[0], s_station[0], s_evs[0], s_ssum[0], s_esum[0], s_rel[0], s_day[0])
         cf_stock[d, s] = s_stock[0]
         cf_cost[d, s] = s_day[0, 3] if new else cf_cost[d, s] + s_day[0, 3]
@@ -638,9 +661,7 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
 @njit(cache=True)
 def _env_hour(moves, action, nvec, dispatch_at, release_at, t, arrivals, candidates,
               release_open, prices, stock, horizon, with_cf, cf_stock, cf_cost, active, total,
-              back, started, reach, nearest, feasible, rates, donor_col, move_cost,
-              storage_cost, terminal_gap, drive_cost, drive_release, arrive_level,
-              release_levels, consts, fconsts, day_out, scratch, dispatch, release, obs,
+              back, started, tab, day_out, scratch, dispatch, release, obs,
               obs_hours, scale):  # pragma: no cover
     """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` is not
     in the space (0 ≤ action < nvec), else 0. Then: the dispatch and release requests of
@@ -655,14 +676,13 @@ def _env_hour(moves, action, nvec, dispatch_at, release_at, t, arrivals, candida
             return -1
     n_cls, n_st = dispatch.shape
     requests = action[dispatch_at:dispatch_at + n_cls * n_st].reshape(n_cls, n_st)
-    _clamp_dispatch_row(arrivals[t], requests, reach, nearest, dispatch)
+    _clamp_dispatch_row(arrivals[t], requests, tab.reach, tab.nearest, dispatch)
     for j in range(release.shape[0]):
         release[j] = min(action[release_at + j], candidates[t, j]) if release_open[t] else 0
     m, out_stock, station, evs, ssum, esum, rel, released, day = day_out
     released[t] = _played_hour(
         t, 0, stock, moves, dispatch, release, prices[t], horizon, with_cf, cf_stock, cf_cost,
-        active, total, back, started, feasible, rates, donor_col, move_cost, storage_cost,
-        terminal_gap, drive_cost, drive_release, arrive_level, release_levels, consts, fconsts,
+        active, total, back, started, tab,
         m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t], scratch)
     after = out_stock[t].ravel()
     for i in range(after.shape[0]):
@@ -819,7 +839,7 @@ class Counterfactuals:
             tables.no_release if release is None else _ints(release),
             np.asarray(price, dtype=np.float64).reshape(-1), self.config.horizon_h,
             self.stock, self.cost, self.active, self.total, self.back, self.started,
-            *tables.kernel_args, out, self._scratch)
+            tables.hour, out, self._scratch)
         return _batch_hour(*out, bool(hours.max() + 1 >= self.config.horizon_h))
 
     def savings(self, day: int, costs: np.ndarray) -> np.ndarray:

@@ -316,9 +316,9 @@ class ExpresswayEnv(gym.Env):
                 moves, a, self._nvec, self._dispatch.start, self._release.start, hour,
                 inst.arrivals, inst.release_candidates, self._release_open_arr, self._prices,
                 self._current_stock(), c.horizon_h, c.release_counterfactual, cf.stock, cf.cost,
-                cf.active, cf.total, cf.back, cf.started, self.tables.reach, self.tables.nearest,
-                *self.tables.kernel_args, out, self._scratch, self._dispatch_buf,
-                self._release_buf, self._obs_buf, self._obs_hours, c.batteries_per_station) < 0:
+                cf.active, cf.total, cf.back, cf.started, self.tables.hour, out, self._scratch,
+                self._dispatch_buf, self._release_buf, self._obs_buf, self._obs_hours,
+                c.batteries_per_station) < 0:
             self._checked_action(a)  # raises the ValueError that says what is wrong
         self._action_log.append(logged)
         ssum = out[4][hour].tolist()
