@@ -8,7 +8,6 @@ edge weights (e.g. travel times under new congestion) without rebuilding the str
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import networkx as nx
@@ -95,40 +94,3 @@ class WeightedGraph:
         the undirected one without scipy symmetrising (and re-validating) it each call."""
         dist, pred = dijkstra(self.matrix, directed=True, indices=source, return_predecessors=True)
         return dist, pred
-
-    def pred_edges(self, pred: np.ndarray) -> np.ndarray:
-        """Edge id (row of ``edges``) from each node to its predecessor; -1 where none.
-        ``pred`` is (N,) or (R, N) (one tree per row)."""
-        nodes = np.broadcast_to(np.arange(self.n_nodes), pred.shape)
-        out = np.full(pred.shape, -1, dtype=np.int64)
-        has = pred >= 0
-        keys = nodes[has].astype(np.int64) * self.n_nodes + pred[has]
-        out[has] = self.slot_edge[np.searchsorted(self.slot_key, keys)]
-        return out
-
-    def path_sums(self, pred: np.ndarray, source: int, edge_values: np.ndarray) -> np.ndarray:
-        """Sum of ``edge_values`` along each node's predecessor path back to ``source``.
-
-        ``pred`` is one tree (N,) or R trees (R, N); ``edge_values`` is (E,) or (R, E).
-        Used to read the *distance* of the time-optimal paths. Pointer jumping over the
-        shortest-path tree: log2(depth) numpy passes, no Python loop per node.
-        Unreachable nodes get ``inf``.
-        """
-        single = pred.ndim == 1
-        pred = np.atleast_2d(pred)
-        r, n = pred.shape
-        values = np.broadcast_to(np.atleast_2d(edge_values), (r, len(self.edges)))
-        edge_of = self.pred_edges(pred)
-        has = edge_of >= 0
-        base = n * np.arange(r)[:, None]
-        parent = (np.where(has, pred, np.arange(n)) + base).ravel()
-        total = np.where(has, np.take_along_axis(values, np.maximum(edge_of, 0), axis=1), 0.0).ravel()
-        roots = (source + base).ravel()
-        parent[roots] = roots
-        total[roots] = 0.0
-        for _ in range(max(1, int(np.ceil(np.log2(n))) + 1)):
-            total = total + total[parent]
-            parent = parent[parent]
-        total[parent != np.repeat(roots, n)] = math.inf
-        total = total.reshape(r, n)
-        return total[0] if single else total
