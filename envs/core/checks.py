@@ -122,6 +122,24 @@ def masked_vector_actions(env: Any, masks: np.ndarray, rng: np.random.Generator,
     return np.stack([sample_valid_action(env.single_action_space, m, rng) for m in masks])
 
 
+def check_native_vector_spaces(env_id: str, vector_cls: type, n: int = 3) -> Any:
+    """``gym.make_vec(..., "vector_entry_point")`` gives ``vector_cls`` with the single env's
+    spaces batched, (n, sum(nvec)) masks and NEXT_STEP autoreset; returns the reset info."""
+    from gymnasium.vector import AutoresetMode
+
+    env = gym.make_vec(env_id, num_envs=n, vectorization_mode="vector_entry_point")
+    assert isinstance(env.unwrapped, vector_cls) and env.num_envs == n
+    single = gym.make(env_id)
+    assert env.single_action_space == single.action_space
+    assert env.single_observation_space == single.observation_space
+    obs, info = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert env.action_space.shape == (n, single.action_space.shape[0])
+    assert env.unwrapped.action_masks().shape == (n, int(single.action_space.nvec.sum()))
+    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    return info
+
+
 def compare_vector_with_sync(env_id: str, n: int, steps: int, seed: int,
                              resets: Mapping[int, np.ndarray] | None = None,
                              actions: Callable[..., np.ndarray] = masked_vector_actions,

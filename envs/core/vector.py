@@ -1,4 +1,18 @@
-"""Argument checks shared by the native batched envs (``envs/<problem>/vector.py``)."""
+"""What the native batched envs (``envs/<problem>/vector.py``) share: their conventions and
+their argument checks.
+
+Conventions. ``action_masks()`` returns (N, sum(nvec)) booleans, row i being sub-env i's
+mask. ``info`` follows gymnasium's vector convention: every key of the single env's info
+holds an (N, ...) array (nested dicts such as ``reward_breakdown`` and ``episode_metrics``
+hold dicts of arrays) and ``info["_key"]`` marks which sub-envs set it. Autoreset is
+gymnasium's default ``NEXT_STEP``: the step after a sub-env terminates or truncates resets
+it (its action is ignored, reward 0, the info holds the reset info).
+``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
+``max_episode_steps`` truncates like gymnasium's ``TimeLimit`` (``gym.make_vec`` passes the
+registered 24). Arguments: ``num_envs``, ``config`` / any field of the problem's config
+(shared by all sub-envs), ``max_episode_steps``, ``render_mode`` (only None),
+``autoreset_mode`` (only ``NEXT_STEP``).
+"""
 
 from __future__ import annotations
 
@@ -40,3 +54,15 @@ def reset_indices(num_envs: int, options: dict | None, started: bool) -> tuple[n
     if not started and not mask.all():
         raise ValueError("options['reset_mask']: the first reset must reset every sub-env")
     return np.flatnonzero(mask), mask
+
+
+def sub_env_seeds(seed: Any, num_envs: int) -> list[int | None]:
+    """Per-sub-env seeds of ``reset(seed=...)``: None for all, ``seed + i`` for sub-env i
+    (like ``gym.make_vec`` of single envs), or one entry per sub-env."""
+    if seed is None:
+        return [None] * num_envs
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool):
+        return [int(seed) + i for i in range(num_envs)]
+    if isinstance(seed, list | tuple) and len(seed) == num_envs:
+        return list(seed)
+    raise ValueError(f"seed: expected None, an int or a list of {num_envs} seeds, got {seed!r}")

@@ -106,9 +106,6 @@ class CostTables:
     nearest: np.ndarray = field(default=None, repr=False)       # (C,) nearest reachable
     arrive_level: np.ndarray = field(default=None, repr=False)  # (C, N_B) level on arrival
     reach_int: np.ndarray = field(default=None, repr=False)     # (C, N_B) int reach
-    release_take: int = 0                                         # level a released EV takes
-    release_arrive_level: int = 0                                 # its level at the next station
-    terminal_gap: np.ndarray = field(default=None, repr=False)   # (L,) int: steps below terminal_soc
     # the constant arguments of the compiled hour (``_hour_rows``), and its "no release"
     hour: HourTables | None = field(default=None, repr=False)
     sizes: tuple = ()                                             # (N_B, L, R, M) of the outputs
@@ -156,12 +153,13 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
     arrive_level = instance.ev_levels[:, None] - instance.drive_steps[None, :]
     terminal_gap = np.maximum(c.terminal_level - lv, 0)
     arrive_rel = take - c.drive_steps(gap)
+    nearest = np.argmax(reach, axis=1)
     hour = HourTables(
         feasible=feasible, rates=r, donor_col=donor_col, move_cost=move_cost_0,
         storage_cost=storage, terminal_gap=terminal_gap, drive_cost=drive,
         drive_release=float(drive_rel), arrive_level=np.where(reach, arrive_level, 0),
         release_levels=np.asarray(instance.release_levels, dtype=np.int64),
-        reach=reach, nearest=np.argmax(reach, axis=1), ready=c.ready_level,
+        reach=reach, nearest=nearest, ready=c.ready_level,
         release_station=c.release_station, take=take, arrive_release=arrive_rel,
         step_kwh=c.step_kwh, unserved_penalty=float(c.unserved_penalty_usd),
         terminal_price=float(c.terminal_price))
@@ -169,9 +167,8 @@ def cost_tables(instance: ExpresswayInstance) -> CostTables:
         r, move, storage, drive, float(drive_rel),
         feasible=feasible.astype(np.int64),
         donor_col=donor_col, reach=reach,
-        nearest=np.argmax(reach, axis=1), arrive_level=arrive_level,
+        nearest=nearest, arrive_level=arrive_level,
         reach_int=reach.astype(np.int64),
-        release_take=take, release_arrive_level=arrive_rel, terminal_gap=terminal_gap,
         hour=hour, sizes=(c.n_stations, c.n_levels, len(r), len(instance.release_levels)),
         no_release=np.zeros((1, len(instance.release_levels)), dtype=np.int64))
 

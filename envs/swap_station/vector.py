@@ -20,7 +20,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from swapgym.envs.core.vector import check_vector_args, reset_indices
+from swapgym.envs.core.vector import check_vector_args, reset_indices, sub_env_seeds
 from swapgym.envs.swap_station.dynamics import (
     action_bounds,
     array_min,
@@ -46,21 +46,9 @@ class SwapStationVectorEnv(VectorEnv):
     """N independent swap stations in one process, stepped as arrays.
 
     Spaces are the single env's batched: ``action_space`` is ``MultiDiscrete`` with nvec
-    (N, D); observations are a dict of (N, ...) float32 arrays. ``action_masks()`` returns
-    (N, sum(nvec)) booleans, row i being sub-env i's mask. ``info`` follows gymnasium's
-    vector convention: every key of the single env's info holds an (N,) array (nested dicts
-    such as ``reward_breakdown`` and ``episode_metrics`` hold dicts of arrays) and
-    ``info["_key"]`` marks which sub-envs set it.
-
-    Autoreset is gymnasium's default ``NEXT_STEP``: the step after a sub-env terminates or
-    truncates resets it (its action is ignored, reward 0, the info holds the reset info).
-    ``reset(options={"reset_mask": mask})`` resets only the masked sub-envs.
-    ``max_episode_steps`` truncates like gymnasium's ``TimeLimit`` (``gym.make_vec`` passes
-    the registered 24).
-
-    Arguments: ``num_envs``, ``config`` / any field of :class:`SwapStationConfig` (shared by
-    all sub-envs), ``max_episode_steps``, ``render_mode`` (only None), ``autoreset_mode``
-    (only ``NEXT_STEP``).
+    (N, D); observations are a dict of (N, ...) float32 arrays. Masks, ``info``, autoreset,
+    partial resets, truncation and the arguments follow the conventions of
+    :mod:`swapgym.envs.core.vector`.
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
@@ -136,14 +124,7 @@ class SwapStationVectorEnv(VectorEnv):
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
         N = self.num_envs
         idx, mask = reset_indices(N, options, self._started)
-        if seed is None:
-            seeds = [None] * N
-        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool):
-            seeds = [int(seed) + i for i in range(N)]
-        elif isinstance(seed, list | tuple) and len(seed) == N:
-            seeds = list(seed)
-        else:
-            raise ValueError(f"seed: expected None, an int or a list of {N} seeds, got {seed!r}")
+        seeds = sub_env_seeds(seed, N)
         for i in idx:
             if seeds[i] is not None or self._rngs[i] is None:
                 rng, _ = seeding.np_random(seeds[i])

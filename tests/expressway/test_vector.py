@@ -34,13 +34,7 @@ def _compare_with_sync(n: int, steps: int, seed: int, resets: dict[int, np.ndarr
 
 
 def test_make_vec__returns_the_native_env_with_batched_spaces():
-    env = _native(3)
-    assert isinstance(env.unwrapped, ExpresswayVectorEnv) and env.num_envs == 3
-    single = gym.make(ENV_ID)
-    assert env.single_action_space == single.action_space
-    assert env.single_observation_space == single.observation_space
-    obs, _ = env.reset(seed=0)
-    assert env.observation_space.contains(obs)
+    checks.check_native_vector_spaces(ENV_ID, ExpresswayVectorEnv)
 
 
 def test_transitions__equal_single_envs_over_episodes_and_autoresets():

@@ -40,16 +40,7 @@ def _compare_with_sync(n: int, steps: int, seed: int, resets: dict[int, np.ndarr
 
 
 def test_make_vec__returns_the_native_env_with_batched_spaces():
-    env = _native(3)
-    assert isinstance(env.unwrapped, SwapStationVectorEnv) and env.num_envs == 3
-    single = gym.make(ENV_ID)
-    assert env.single_action_space == single.action_space
-    assert env.single_observation_space == single.observation_space
-    obs, info = env.reset(seed=0)
-    assert env.observation_space.contains(obs)
-    assert env.action_space.shape == (3, single.action_space.shape[0])
-    assert env.unwrapped.action_masks().shape == (3, int(single.action_space.nvec.sum()))
-    assert env.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP
+    info = checks.check_native_vector_spaces(ENV_ID, SwapStationVectorEnv)
     assert info["start"].shape == (3,) and info["_start"].all()
 
 
