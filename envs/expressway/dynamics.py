@@ -607,19 +607,20 @@ def _counterfactual_hour(t, days, stock, moves, dispatch, release, price, horizo
             dispatch[min(e, dispatch.shape[0] - 1)], release[min(e, release.shape[0] - 1)],
             price[min(e, price.shape[0] - 1)], horizon, True, cf_stock, cf_cost, active, total,
             back, started, tab,
-            m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e], scratch)
+            m[e], out_stock[e], station[e], evs[e], ssum[e], esum[e], rel[e], day[e], scratch, 0)
 
 
 @njit(cache=True)
 def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_cost, active,
                  total, back, started, tab, m, out_stock, station, evs, ssum, esum, rel, day,
-                 scratch):  # pragma: no cover
+                 scratch, si):  # pragma: no cover
     """Hour ``te`` of played day ``d`` (stock (2, N, L), requests mv, dp, rl, price pr)
     into the outputs m … day (one day's), and, ``with_cf``, of its counterfactual days
     (``Counterfactuals``' arrays, updated in place): the running ones replay the played
     day's requests; a new one starts where the played day releases (this hour without
     its releases); one leaves when its day ends or it is back on the played path (same
-    stock). Returns the EVs the played day released."""
+    stock). ``scratch``: outputs (``_outputs``) whose row ``si`` the counterfactual hours
+    may use. Returns the EVs the played day released."""
     last = te + 1 >= horizon
     released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, last, tab,
                          m, out_stock, station, evs, ssum, esum, rel, day)
@@ -631,13 +632,14 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
         new = s == te
         if not (active[d, s] or (new and released > 0)):
             continue
-        s_stock[:] = 0
-        s_day[:] = 0.0
+        s_stock[si] = 0
+        s_day[si] = 0.0
         _hour_row(stock[0] if new else cf_stock[d, s, 0], stock[1] if new else cf_stock[d, s, 1],
                   mv, dp, np.zeros_like(rl) if new else rl, pr, last, tab,
-                  sm[0], s_stock[0], s_station[0], s_evs[0], s_ssum[0], s_esum[0], s_rel[0], s_day[0])
-        cf_stock[d, s] = s_stock[0]
-        cf_cost[d, s] = s_day[0, 3] if new else cf_cost[d, s] + s_day[0, 3]
+                  sm[si], s_stock[si], s_station[si], s_evs[si], s_ssum[si], s_esum[si], s_rel[si],
+                  s_day[si])
+        cf_stock[d, s] = s_stock[si]
+        cf_cost[d, s] = s_day[si, 3] if new else cf_cost[d, s] + s_day[si, 3]
         active[d, s] = True
         started[d, s] = started[d, s] or new
         rejoined = not last
@@ -645,7 +647,7 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
             for i in range(2):
                 for n in range(n_st):
                     for lv in range(n_lv):
-                        if s_stock[0, i, n, lv] != out_stock[i, n, lv]:
+                        if s_stock[si, i, n, lv] != out_stock[i, n, lv]:
                             rejoined = False
         if last or rejoined:
             total[d, s] = cf_cost[d, s]
@@ -653,41 +655,6 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
             if rejoined:
                 back[d, s] = te + 1
     return released
-
-
-@njit(cache=True)
-def _env_hour(moves, action, nvec, dispatch_at, release_at, t, arrivals, candidates,
-              release_open, prices, stock, horizon, with_cf, cf_stock, cf_cost, active, total,
-              back, started, tab, day_out, scratch, dispatch, release, obs,
-              obs_hours, scale):  # pragma: no cover
-    """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` is not
-    in the space (0 ≤ action < nvec), else 0. Then: the dispatch and release requests of
-    ``action`` (at offsets ``dispatch_at`` / ``release_at``) clamped to hour t's arrivals
-    (T, C) and candidates (T, M) (none when ``release_open[t]`` is False), and
-    ``_played_hour`` of day 0 from ``stock`` (2, N, L) with ``moves`` (N, L, R), into row t
-    of the episode's outputs ``day_out`` (``_outputs`` of T days); dispatch (C, N) and
-    release (M,) are buffers. Last, the observation ``obs``: the stock after the hour
-    divided by ``scale`` (at most 1), then the next hour's row of ``obs_hours``."""
-    for i in range(action.shape[0]):
-        if action[i] < 0 or action[i] >= nvec[i]:
-            return -1
-    n_cls, n_st = dispatch.shape
-    requests = action[dispatch_at:dispatch_at + n_cls * n_st].reshape(n_cls, n_st)
-    _clamp_dispatch_row(arrivals[t], requests, tab.reach, tab.nearest, dispatch)
-    for j in range(release.shape[0]):
-        release[j] = min(action[release_at + j], candidates[t, j]) if release_open[t] else 0
-    m, out_stock, station, evs, ssum, esum, rel, released, day = day_out
-    released[t] = _played_hour(
-        t, 0, stock, moves, dispatch, release, prices[t], horizon, with_cf, cf_stock, cf_cost,
-        active, total, back, started, tab,
-        m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t], scratch)
-    after = out_stock[t].ravel()
-    for i in range(after.shape[0]):
-        obs[i] = min(after[i] / scale, 1.0)  # counts ≤ N_b: the min bites on incoming only
-    hours = obs_hours[t + 1]
-    for i in range(hours.shape[0]):
-        obs[after.shape[0] + i] = hours[i]
-    return 0
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,

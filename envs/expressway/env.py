@@ -8,10 +8,13 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from numba import njit
+from numba.core import types
+from numba.experimental import structref
 
 from swapgym.envs.core.config import build_config
 from swapgym.envs.expressway import assign, dynamics
 from swapgym.envs.expressway.config import ExpresswayConfig
+from swapgym.envs.expressway.dynamics import _clamp_dispatch_row, _played_hour
 from swapgym.envs.expressway.instance import ExpresswayInstance, generate
 
 # Reported by planners through ``ExpresswayEnv.note_metric``; 0 when nothing is reported.
@@ -83,27 +86,193 @@ class ActionLayout:
         return h, d, r
 
 
+@structref.register
+class _EpisodeType(types.StructRef):
+    def preprocess_fields(self, fields):
+        return tuple((name, types.unliteral(typ)) for name, typ in fields)
+
+
+class Episode(structref.StructRefProxy):
+    """The single env's episode as its compiled ``reset``/``step`` read and write it, one
+    numba struct (``EPISODE_FIELDS``; built by ``ExpresswayEnv._new_episode``).
+
+    Why a struct: numba unboxes each array argument of a call (~70 ns each; a named
+    tuple costs more), and the step reads ~40 arrays; a struct crosses in one (~0.7 µs).
+
+    tab: the instance's ``dynamics.HourTables``. nvec (A,): bounds of the moves-layout
+    action. arrivals (T, C), candidates (T, M): the instance's. release_open (T,) bool:
+    EVs may release in hour t. prices (T,) $/kWh. stock0 (2, N_B, L): counts and incoming
+    at hour 0. obs_hours (T + 1, K), mask_hours (T, W): the observation's tail and the
+    dispatch/release part of the mask per hour (``episode_tables``). actions (T, A) int:
+    the requested actions (moves layout). out: ``dynamics._outputs`` of T + 1 days, row t
+    = hour t, row T the counterfactual days' scratch. cf: ``Counterfactuals``' arrays
+    (stock, cost, active, total, back, started). dispatch (C, N_B), release (M,): buffers
+    of the executable requests. obs (n_obs,) float: the observation. mask (sum(nvec),)
+    bool: the moves-mode mask ((0,) in station mode). with_cf: step eq. (19)'s
+    counterfactual days. scale: N_b (observation scale). hour_obs (T + 1, 3): hour,
+    price, future price. max_arrivals, max_release: the config's caps.
+    """
+
+
+EPISODE_FIELDS = ("tab", "nvec", "arrivals", "candidates", "release_open", "prices", "stock0",
+                  "obs_hours", "mask_hours", "actions", "out", "cf", "dispatch", "release", "obs",
+                  "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release")
+structref.define_proxy(Episode, _EpisodeType, list(EPISODE_FIELDS))
+
+
+@njit(cache=True)
+def _mask_row(counts, feasible, tail, out):  # pragma: no cover
+    """Moves-mode mask of one state, counts (N_B, L), into ``out`` (sum(nvec),) bool:
+    value k of entry (n, l, r) is allowed iff k ≤ counts[n, l] (only 0 where the move
+    leaves the SOC range); the rest is ``tail`` (the dispatch and release part)."""
+    n_st, n_lv = counts.shape
+    n_r = feasible.shape[1]
+    width = (out.shape[0] - tail.shape[0]) // (n_st * n_lv * n_r)
+    i = 0
+    for n in range(n_st):
+        for lv in range(n_lv):
+            for r in range(n_r):
+                limit = min(counts[n, lv], width - 1) if feasible[lv, r] else 0
+                out[i:i + limit + 1] = True  # slices: ~6x faster than a loop over k
+                out[i + limit + 1:i + width] = False
+                i += width
+    out[i:] = tail
+
+
 @njit(cache=True)
 def count_masks(counts, feasible, tail, t, out):  # pragma: no cover
-    """Moves-mode masks of B states: counts (B, N_B, L); out (B, sum(nvec)) bool. Value k
-    of entry (n, l, r) is allowed iff k ≤ counts[n, l] (only 0 where the move leaves the
-    SOC range); the rest of row b is ``tail[b, t[b]]`` (the dispatch and release part of
-    its hour; t (B,) ints; tail (B or 1, T, ·))."""
-    n_b, n_st, n_lv = counts.shape
-    n_r = feasible.shape[1]
-    for b in range(n_b):
-        row = out[b]
-        width = (row.shape[0] - tail.shape[2]) // (n_st * n_lv * n_r)
+    """``_mask_row`` of B states: counts (B, N_B, L); row b's tail is ``tail[b, t[b]]``
+    (tail (B, T, W): each day's ``episode_tables`` mask part; t (B,) hours); out (B,
+    sum(nvec))."""
+    for b in range(counts.shape[0]):
+        _mask_row(counts[b], feasible, tail[b, t[b]], out[b])
+
+
+@njit(cache=True)
+def episode_tables(arrivals, candidates, release_open, reach, hour_obs, max_arrivals,
+                   max_release, obs_hours, mask_hours):  # pragma: no cover
+    """A day's per-hour tables from its arrivals (T, C) and release candidates (T, M):
+    the observation's tail ``obs_hours`` (T + 1, C + M + 3): arrivals / max_arrivals,
+    candidates / max(max_release, 1), then ``hour_obs`` (T + 1, 3) (hour, price, future
+    price), all in [0, 1]; and the dispatch/release part of the mask ``mask_hours`` (T,
+    C·N_B·(max_arrivals + 1) + M·(max_release + 1)): dispatch value k to station n allowed
+    iff k ≤ the class's arrivals and n is in reach (eq. 8), release value k iff k ≤ the
+    candidates and ``release_open[t]``."""
+    n_t, n_cls = arrivals.shape
+    n_rel = candidates.shape[1]
+    n_st = reach.shape[1]
+    rel_scale = max(max_release, 1)
+    for t in range(n_t + 1):
+        row = obs_hours[t]
+        for c in range(n_cls):
+            row[c] = min(max(arrivals[t, c] / max_arrivals, 0.0), 1.0) if t < n_t else 0.0
+        for j in range(n_rel):
+            row[n_cls + j] = min(max(candidates[t, j] / rel_scale, 0.0), 1.0) if t < n_t else 0.0
+        for k in range(hour_obs.shape[1]):
+            row[n_cls + n_rel + k] = hour_obs[t, k]
+    for t in range(n_t):
+        mask = mask_hours[t]
         i = 0
-        for n in range(n_st):
-            for lv in range(n_lv):
-                for r in range(n_r):
-                    limit = min(counts[b, n, lv], width - 1) if feasible[lv, r] else 0
-                    row[i:i + limit + 1] = True
-                    row[i + limit + 1:i + width] = False
-                    i += width
-        hours = tail[min(b, tail.shape[0] - 1)]
-        row[i:] = hours[t[b]]
+        for c in range(n_cls):
+            for n in range(n_st):
+                limit = min(arrivals[t, c], max_arrivals) if reach[c, n] else 0
+                mask[i:i + limit + 1] = True
+                mask[i + limit + 1:i + max_arrivals + 1] = False
+                i += max_arrivals + 1
+        for j in range(n_rel):
+            limit = min(candidates[t, j], max_release) if release_open[t] else 0
+            mask[i:i + limit + 1] = True
+            mask[i + limit + 1:i + max_release + 1] = False
+            i += max_release + 1
+
+
+@njit(cache=True)
+def _episode_rows(arrivals, candidates, release_open, reach, hour_obs, max_arrivals, max_release,
+                  obs_hours, mask_hours):  # pragma: no cover
+    """``episode_tables`` of B days: arrivals (B, T, C), candidates (B, T, M), out (B, …)."""
+    for b in range(arrivals.shape[0]):
+        episode_tables(arrivals[b], candidates[b], release_open, reach, hour_obs, max_arrivals,
+                       max_release, obs_hours[b], mask_hours[b])
+
+
+@njit(cache=True)
+def _write_obs(stock, tail, scale, obs):  # pragma: no cover
+    """The observation: stock (2, N_B, L) / scale (at most 1: counts ≤ N_b, the min bites
+    on incoming only), then ``tail`` (the hour's ``obs_hours`` row)."""
+    flat = stock.ravel()
+    for i in range(flat.shape[0]):
+        obs[i] = min(flat[i] / scale, 1.0)
+    for i in range(tail.shape[0]):
+        obs[flat.shape[0] + i] = tail[i]
+
+
+@njit(cache=True)
+def _env_reset(ep, init_counts, arrivals, candidates):  # pragma: no cover
+    """The start of an episode with the instance's init_counts (N_B, L), arrivals (T, C)
+    and candidates (T, M): its record zeroed, its tables, the observation and mask of
+    hour 0, no counterfactual day."""
+    tab = ep.tab
+    ep.stock0[0] = init_counts
+    ep.stock0[1] = 0
+    ep.arrivals[:] = arrivals
+    ep.candidates[:] = candidates
+    m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
+    m[:] = 0
+    out_stock[:] = 0
+    station[:] = 0.0
+    evs[:] = 0
+    ssum[:] = 0.0
+    esum[:] = 0
+    rel[:] = 0
+    released[:] = 0
+    day[:] = 0.0
+    episode_tables(ep.arrivals, ep.candidates, ep.release_open, tab.reach, ep.hour_obs,
+                   ep.max_arrivals, ep.max_release, ep.obs_hours, ep.mask_hours)
+    _, _, active, total, back, started = ep.cf
+    active[0] = False
+    started[0] = False
+    total[0] = 0.0
+    back[0] = -1
+    _write_obs(ep.stock0, ep.obs_hours[0], ep.scale, ep.obs)
+    if ep.mask.shape[0]:
+        _mask_row(ep.stock0[0], tab.feasible, ep.mask_hours[0], ep.mask)
+
+
+@njit(cache=True)
+def _env_step(ep, t, action):  # pragma: no cover
+    """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` (moves
+    layout) is not in the space (0 ≤ action < nvec), else the EVs released. Then: the
+    action into ``ep.actions[t]``; its dispatch and release requests clamped to hour t's
+    arrivals and candidates (none when the hour is not open to releases); the hour and,
+    ``ep.with_cf``, its counterfactual days (``dynamics._played_hour``, day 0) into row t of
+    ``ep.out``; the next observation and (moves mode) mask."""
+    nvec, tab = ep.nvec, ep.tab
+    for i in range(action.shape[0]):
+        if action[i] < 0 or action[i] >= nvec[i]:
+            return -1
+    logged = ep.actions[t]
+    logged[:] = action
+    m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
+    horizon = out_stock.shape[0] - 1
+    n_st, n_lv, n_r = m.shape[1], m.shape[2], m.shape[3]
+    dispatch, release = ep.dispatch, ep.release
+    n_cls = dispatch.shape[0]
+    at = n_st * n_lv * n_r
+    moves = logged[:at].reshape(n_st, n_lv, n_r)
+    requests = logged[at:at + n_cls * n_st].reshape(n_cls, n_st)
+    _clamp_dispatch_row(ep.arrivals[t], requests, tab.reach, tab.nearest, dispatch)
+    at += n_cls * n_st
+    for j in range(release.shape[0]):
+        release[j] = min(logged[at + j], ep.candidates[t, j]) if ep.release_open[t] else 0
+    cf_stock, cf_cost, active, total, back, started = ep.cf
+    released[t] = _played_hour(
+        t, 0, ep.stock0 if t == 0 else out_stock[t - 1], moves, dispatch, release,
+        ep.prices[t], horizon, ep.with_cf, cf_stock, cf_cost, active, total, back, started, tab,
+        m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t], ep.out, horizon)
+    _write_obs(out_stock[t], ep.obs_hours[t + 1], ep.scale, ep.obs)
+    if ep.mask.shape[0]:
+        _mask_row(out_stock[t, 0], tab.feasible, ep.mask_hours[min(t + 1, horizon - 1)], ep.mask)
+    return released[t]
 
 
 class ExpresswayEnv(gym.Env):
@@ -224,12 +393,7 @@ class ExpresswayEnv(gym.Env):
         self._nvec_u = lay.nvec.astype(np.uint64)  # negative int64 actions view as huge uint64
         n_obs = 2 * c.n_stations * c.n_levels + len(c.ev_soc_choices) + len(c.release_soc_choices) + 3
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(n_obs,), dtype=np.float32)
-        # action slices, the observation buffer and its views, the mask layout
-        self._moves_shape = (1, *lay.moves_shape)
-        self._dispatch = slice(lay.n_head, lay.n_head + lay.n_dispatch)
-        self._release = slice(lay.n_head + lay.n_dispatch, None)
         self._obs_buf = np.zeros(n_obs)
-        self._obs_views()
         self._station_mode = c.action_mode == "station"
         self._mask_moves = int(lay.nvec[: lay.n_head].sum())  # mask length of the head block(s)
         self.moves_layout = ActionLayout(c, mode="moves") if self._station_mode else lay
@@ -237,98 +401,95 @@ class ExpresswayEnv(gym.Env):
         if self._station_mode:
             self.power_units = assign.power_level_units(c)  # (n_power_levels + 1,) SOC steps
             self.b2b_donors = assign.b2b_level_donors(c)     # (n_b2b_levels + 1,) donors
-        self._mask_len = int(lay.nvec.sum())
+        # moves mode: the compiled step writes the next mask here; station mode: none
+        self._mask_buf = np.zeros(0 if self._station_mode else int(lay.nvec.sum()), dtype=bool)
         self._set_prices(np.asarray(c.hourly_price_per_kwh, dtype=float))
         # hours in which EVs may release (a next station, a next hour to refill in)
-        self._release_open = [c.n_stations > 1 and t < c.horizon_h - 1 for t in range(c.horizon_h)]
-        self._release_open_arr = np.array(self._release_open)
-        self._hour_index = np.arange(c.horizon_h)[:, None]  # row t: (t,), for count_masks
-        self._release_open_col = self._release_open_arr[:, None]
+        self._release_open = np.array([c.n_stations > 1 and t < c.horizon_h - 1
+                                       for t in range(c.horizon_h)])
         self.instance: ExpresswayInstance | None = None
-        self.state: dynamics.ExpresswayState | None = None
         self.tables: dynamics.CostTables | None = None
         self._tables_key: tuple | None = None
-        # the episode: what each hour did, row t of ``dynamics._outputs`` (T days), written
-        # by the compiled hour; the stock at the start; the requested actions
-        self._day_out: tuple[np.ndarray, ...] | None = None
-        self._stock0: np.ndarray | None = None
-        self._action_log: list[np.ndarray] = []
+        # the episode, kept in arrays reused from episode to episode (``Episode``): the
+        # day's arrivals and candidates, the stock at hour 0, the requested actions, and
+        # what each hour did, row t of ``_day_out`` (``dynamics._outputs``), written by the
+        # compiled step. ``_t``: the hour (−1 before the first reset); the state and the
+        # history are read off these arrays when asked for
+        T, C, M = c.horizon_h, len(c.ev_soc_choices), len(c.release_soc_choices)
+        sizes = (c.n_stations, c.n_levels, len(dynamics.rates(c)), M)
+        self._t = -1
+        self._ep: Episode | None = None
+        self._arrivals = np.zeros((T, C), dtype=np.int64)
+        self._candidates = np.zeros((T, M), dtype=np.int64)
+        self._stock0 = np.zeros((2, c.n_stations, c.n_levels), dtype=np.int64)
+        self._actions_arr = np.zeros((T, len(self.moves_layout.nvec)), dtype=np.int64)
+        self._day_out = dynamics._outputs(T + 1, *sizes)
         self._planner_metrics = dict(PLANNER_METRICS)
         self._release_savings: np.ndarray | None = None
         # eq. (19)'s counterfactual days (their arrays are passed even when they are off)
         self._cf = dynamics.Counterfactuals(c)
-        self._scratch: tuple[np.ndarray, ...] | None = None
+        self._obs_hours = np.zeros((T + 1, C + M + 3))
+        self._mask_hours = np.zeros((T, int(lay.nvec.sum()) - self._mask_moves), dtype=bool)
         self._dispatch_buf = np.zeros(lay.dispatch_shape, dtype=np.int64)
         self._release_buf = np.zeros(lay.n_release, dtype=np.int64)
 
     # ------------------------------------------------------------------ gym API
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
+        c = self.config
         if options and "instance" in options:
             self.instance = inst = options["instance"]
         else:
-            self.instance = inst = generate(self.config, self.np_random)
+            self.instance = inst = generate(c, self.np_random)
         if inst.price_per_kwh is not self._prices:
             self._set_prices(inst.price_per_kwh)
+            self._ep = None
         # the cost tables depend on the config and the instance's SOC levels only
         key = (inst.config, inst.ev_levels.tobytes(), inst.release_levels.tobytes(),
                inst.drive_steps.tobytes())
         if key != self._tables_key:
             self.tables, self._tables_key = dynamics.cost_tables(inst), key
-        self.state = dynamics.initial_state(inst)
-        self._stock0 = np.stack([self.state.counts, self.state.incoming])
+            self._ep = None
+        shapes = {"init_counts": (inst.init_counts, self._stock0.shape[1:]),
+                  "arrivals": (inst.arrivals, self._arrivals.shape),
+                  "release_candidates": (inst.release_candidates, self._candidates.shape)}
+        for name, (x, shape) in shapes.items():
+            if x.shape != shape:
+                raise ValueError(f"options['instance'].{name}: shape {x.shape} does not fit "
+                                 f"this env's config (expected {shape})")
+        if self._ep is None:
+            self._new_episode()
+        self._t = 0
         self._planned_moves = None
-        self._day_out = dynamics._outputs(self.config.horizon_h, *self.tables.sizes)
-        self._scratch = dynamics._outputs(1, *self.tables.sizes)
-        self._action_log = []
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
-        self._cf.clear()
-        self._episode_tables()
-        return self._obs(), {"hour": 0}
+        _env_reset(self._ep, inst.init_counts, inst.arrivals, inst.release_candidates)
+        return self._obs_buf.astype(np.float32), {"hour": 0}
 
     def step(self, action):
-        st = self.state
-        if st is None:
-            raise RuntimeError("step() before reset()")
+        hour = self._t
         c = self.config
-        hour = st.t
+        if hour < 0:
+            raise RuntimeError("step() before reset()")
         if hour >= c.horizon_h:
             raise RuntimeError("step() after the episode ended; call reset()")
-        lay = self.layout
         if self._station_mode:
-            a = self._checked_action(action)
-            if self._planned_moves is not None:  # a planner's moves block (``plan_moves``)
-                moves, self._planned_moves = self._planned_moves[0], None
-            else:
-                moves = self.station_moves(a[: lay.n_head])[0]
-            logged = np.concatenate([moves.ravel(), a[lay.n_head:]])
+            a = self._station_action(action)
+        elif (type(action) is np.ndarray and action.dtype == np.int64
+              and action.shape == self._action_shape and action.flags.c_contiguous):
+            a = action  # straight in: the compiled step checks the bounds first
         else:
-            a = np.asarray(action)
-            # int64 of the right shape goes straight in (the compiled hour checks the
-            # bounds first); anything else through the full check
-            a = a.copy() if a.dtype == np.int64 and a.shape == self._action_shape else self._checked_action(a)
-            moves, logged = a[: lay.n_moves].reshape(lay.moves_shape), a
-        inst, cf, out = self.instance, self._cf, self._day_out
+            a = self._checked_action(action)
         # the hour (and eq. (19)'s counterfactual days) in one compiled call, into row
-        # ``hour`` of the episode's outputs; it also writes the next observation
-        if dynamics._env_hour(
-                moves, a, self._nvec, self._dispatch.start, self._release.start, hour,
-                inst.arrivals, inst.release_candidates, self._release_open_arr, self._prices,
-                self._current_stock(), c.horizon_h, c.release_counterfactual, cf.stock, cf.cost,
-                cf.active, cf.total, cf.back, cf.started, self.tables.hour, out, self._scratch,
-                self._dispatch_buf, self._release_buf, self._obs_buf, self._obs_hours,
-                c.batteries_per_station) < 0:
+        # ``hour`` of the episode's outputs; it also writes the next observation and mask
+        released = _env_step(self._ep, hour, a)
+        if released < 0:
             self._checked_action(a)  # raises the ValueError that says what is wrong
-        self._action_log.append(logged)
+        self._t = hour + 1
+        out = self._day_out
         ssum = out[4][hour].tolist()
         esum = out[5][hour].tolist()
         day = out[8][hour].tolist()  # released kWh, BDC driving, penalty, cost, shortfall, terminal
-        released = int(out[7][hour])
-        stock = out[1][hour]
-        self.state = dynamics.ExpresswayState(
-            hour + 1, stock[0], stock[1], st.served_total + esum[dynamics.SERVED],
-            st.unserved_total + esum[dynamics.UNSERVED], st.released_total + released)
         terminated = hour + 1 >= c.horizon_h
         breakdown = {
             "ppc": -ssum[dynamics.PPC],
@@ -338,7 +499,7 @@ class ExpresswayEnv(gym.Env):
             "terminal_penalty": -day[5],
         }
         reward = float(sum(breakdown.values()))
-        station = out[2][hour].copy()  # the info's arrays, apart from the episode's
+        station = out[2][hour].copy()  # the info's arrays (the episode's are reused)
         evs = out[3][hour].copy()
         info = {
             "hour": hour,
@@ -368,6 +529,19 @@ class ExpresswayEnv(gym.Env):
             info["release_payment_usd_per_hour"] = c.lambda_release * saving
             info["episode_metrics"] = self.episode_metrics()
         return self._obs_buf.astype(np.float32), reward, terminated, False, info
+
+    def _station_action(self, action) -> np.ndarray:
+        """A station-mode action as the moves-mode action it plays: the Hungarian moves of
+        its power/B2B blocks (or the planner's, ``plan_moves``), then its dispatch and
+        release (moves capped at N_b: the hour takes at most the batteries present)."""
+        lay = self.layout
+        a = self._checked_action(action)
+        if self._planned_moves is not None:  # a planner's moves block (``plan_moves``)
+            moves, self._planned_moves = self._planned_moves[0], None
+        else:
+            moves = self.station_moves(a[: lay.n_head])[0]
+        moves = np.minimum(moves.ravel(), self.config.batteries_per_station)
+        return np.concatenate([moves, a[lay.n_head:]])
 
     def _checked_action(self, action) -> np.ndarray:
         """The action as a fresh int64 vector, or a ValueError if it is not in the space."""
@@ -406,14 +580,13 @@ class ExpresswayEnv(gym.Env):
         or moves off the SOC range (station mode: power levels beyond the first that
         reaches what the batteries can take, B2B without a donor), unreachable stations
         (eq. 8), counts above the hour's arrivals / release candidates."""
-        st = self.state
-        mask = np.empty(self._mask_len, dtype=bool)
-        if self._station_mode:
-            self._station_mask(st.counts, mask[: self._mask_moves])
-            mask[self._mask_moves:] = self._mask_hours[min(st.t, self.config.horizon_h - 1)]
-        else:
-            count_masks(st.counts[None], self.tables.feasible, self._mask_hours[None],
-                        self._hour_index[min(st.t, self.config.horizon_h - 1)], mask[None])
+        if self._t < 0:
+            raise RuntimeError("action_masks() before reset()")
+        if not self._station_mode:
+            return self._mask_buf.copy()  # written by the compiled step (and reset)
+        mask = np.empty(int(self.layout.nvec.sum()), dtype=bool)
+        self._station_mask(self.state.counts, mask[: self._mask_moves])
+        mask[self._mask_moves:] = self._mask_hours[min(self._t, self.config.horizon_h - 1)]
         return mask
 
     def plan_moves(self, moves: np.ndarray) -> None:
@@ -466,63 +639,64 @@ class ExpresswayEnv(gym.Env):
         hours[:, 2] = self._future_price / self._price_max
         self._hour_obs = np.clip(hours, 0.0, 1.0)
 
-    def _episode_tables(self) -> None:
-        """Per-episode tables: the observation's arrival/candidate/hour entries and the
-        dispatch/release part of the action mask, per hour."""
-        c, inst = self.config, self.instance
-        T, C = c.horizon_h, len(c.ev_soc_choices)
-        obs = np.zeros((T + 1, self._obs_hour.size))
-        obs[:T, :C] = inst.arrivals / c.max_arrivals_per_class
-        obs[:T, C:-3] = inst.release_candidates / max(c.max_release_per_class, 1)
-        obs[:, -3:] = self._hour_obs
-        self._obs_hours = np.clip(obs, 0.0, 1.0)
-        lim_disp = (inst.arrivals[:, :, None] * self.tables.reach_int).reshape(T, -1)
-        lim_rel = inst.release_candidates * self._release_open_col
-        self._mask_hours = np.concatenate([
-            (np.arange(c.max_arrivals_per_class + 1) <= lim_disp[:, :, None]).reshape(T, -1),
-            (np.arange(c.max_release_per_class + 1) <= lim_rel[:, :, None]).reshape(T, -1)], axis=1)
-
     def _current_stock(self) -> np.ndarray:
         """(2, N_B, L): counts and incoming at the start of the current hour."""
-        t = self.state.t
+        t = self._t
         return self._day_out[1][t - 1] if t else self._stock0
 
-    def _obs_views(self) -> None:
-        c = self.config
-        n_stock = c.n_stations * c.n_levels
-        self._obs_stock = self._obs_buf[: 2 * n_stock].reshape(2, c.n_stations, c.n_levels)
-        self._obs_hour = self._obs_buf[2 * n_stock:]
+    @property
+    def state(self) -> dynamics.ExpresswayState | None:
+        """The state at the start of the current hour (None before the first reset), a
+        copy: changing it changes nothing."""
+        t = self._t
+        if t < 0:
+            return None
+        stock = self._current_stock()
+        esum = self._day_out[5][:t]
+        return dynamics.ExpresswayState(
+            t, stock[0].copy(), stock[1].copy(), int(esum[:, dynamics.SERVED].sum()),
+            int(esum[:, dynamics.UNSERVED].sum()), int(self._day_out[7][:t].sum()))
+
+    def _new_episode(self) -> None:
+        """The compiled step's struct (``Episode``) over this env's arrays."""
+        c, cf = self.config, self._cf
+        self._ep = Episode(
+            self.tables.hour, self.moves_layout.nvec, self._arrivals, self._candidates,
+            self._release_open, self._prices, self._stock0, self._obs_hours, self._mask_hours,
+            self._actions_arr, self._day_out,
+            (cf.stock, cf.cost, cf.active, cf.total, cf.back, cf.started), self._dispatch_buf,
+            self._release_buf, self._obs_buf, self._mask_buf, c.release_counterfactual,
+            c.batteries_per_station, self._hour_obs, c.max_arrivals_per_class,
+            c.max_release_per_class)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_ep"] = None  # a numba struct does not pickle: rebuilt from the arrays
+        return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._obs_views()  # views of the observation buffer do not survive pickling
-
-    def _obs(self) -> np.ndarray:
-        st = self.state
-        nb = self.config.batteries_per_station
-        np.divide(self._current_stock(), nb, out=self._obs_stock)
-        np.minimum(self._obs_stock, 1.0, out=self._obs_stock)  # counts ≤ N_b: incoming only
-        self._obs_hour[:] = self._obs_hours[st.t]
-        return self._obs_buf.astype(np.float32)
+        if self.tables is not None:
+            self._new_episode()
 
     @property
     def history(self) -> tuple[dynamics.HourResult, ...]:
-        """What each hour of the episode so far did (views of the episode's arrays)."""
-        if self._day_out is None:
+        """What each hour of the episode so far did (a copy of the episode's record)."""
+        if self._t <= 0:
             return ()
-        day = dynamics._batch_hour(*self._day_out, True)
-        return tuple(day.result(t) for t in range(self.state.t))
+        day = dynamics._batch_hour(*(x[: self._t].copy() for x in self._day_out), True)
+        return tuple(day.result(t) for t in range(self._t))
 
     def _starts(self) -> list[dynamics.ExpresswayState]:
         """The state at the start of each hour played (counts and incoming only)."""
         return [dynamics.ExpresswayState(t, *(self._day_out[1][t - 1] if t else self._stock0))
-                for t in range(self.state.t)]
+                for t in range(self._t)]
 
     @property
     def _actions(self) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """The requested actions of the episode so far as (moves, dispatch, release) (station
         mode: the moves its station actions gave)."""
-        return [self.moves_layout.decode(a) for a in self._action_log]
+        return [self.moves_layout.decode(a) for a in self._actions_arr[: self._t]]
 
     def note_metric(self, name: str, value: float) -> None:
         """Let a planner report on its solve in the episode metrics (``PLANNER_METRICS``):
@@ -539,13 +713,13 @@ class ExpresswayEnv(gym.Env):
         hour saved, the episode's actions replayed without them (``dynamics.
         release_savings``; at the end of the day from the counterfactual days stepped along
         with the played one). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
-        T, n = self.config.horizon_h, self.state.t
+        T, n = self.config.horizon_h, self._t
         if self._release_savings is None or n < T:
             self._release_savings = np.zeros(T)
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
             elif n == T:
-                self._release_savings = self._cf.savings(0, self._day_out[8][:, 3].copy())
+                self._release_savings = self._cf.savings(0, self._day_out[8][:T, 3].copy())
             elif self._day_out[7][:n].any():
                 self._release_savings = dynamics.release_savings(
                     self.instance, self.tables, self._actions, list(zip(self._starts(), self.history)))
@@ -553,7 +727,7 @@ class ExpresswayEnv(gym.Env):
 
     def episode_metrics(self) -> dict[str, float]:
         """Day totals ($, kWh, EV counts) and per-station PPC/BDC (the paper's Table 3)."""
-        n = 0 if self.state is None else self.state.t
+        n = max(self._t, 0)
         if not n:
             return {}
         _, _, station, _, ssum, esum, _, released, day = (x[:n] for x in self._day_out)

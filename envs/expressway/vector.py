@@ -30,7 +30,7 @@ from swapgym.envs.expressway.dynamics import (
     SERVED,
     UNSERVED,
 )
-from swapgym.envs.expressway.env import PLANNER_METRICS, ExpresswayEnv, count_masks
+from swapgym.envs.expressway.env import PLANNER_METRICS, ExpresswayEnv, _episode_rows, count_masks
 from swapgym.envs.expressway.instance import draw_day, make_instance
 
 # per-hour values kept for the episode metrics (summed in hour order, like the single env)
@@ -79,15 +79,15 @@ class ExpresswayVectorEnv(VectorEnv):
         self._price = np.asarray(env._prices, dtype=float)
         self._price_list = env._price_list
         self._hour_obs = env._hour_obs
-        self._release_open = np.array([S > 1 and t < T - 1 for t in range(T)])
+        self._release_open = env._release_open
         self._rngs: list[np.random.Generator | None] = [None] * N
         self._arange = np.arange(N)
         self._stock = np.zeros((N, 2, S, L), dtype=np.int64)
         self._t = np.zeros(N, dtype=np.int64)
         self._arrivals = np.zeros((N, T, C), dtype=np.int64)
         self._candidates = np.zeros((N, T, M), dtype=np.int64)
-        self._obs_hours = np.zeros((N, T + 1, env._obs_hour.size))
-        self._mask_hours = np.zeros((N, T, int(lay.nvec.sum()) - env._mask_moves), dtype=bool)
+        self._obs_hours = np.zeros((N, *env._obs_hours.shape))
+        self._mask_hours = np.zeros((N, *env._mask_hours.shape), dtype=bool)
         self._mask_moves = env._mask_moves
         # what each hour did, for the episode metrics: station block, cost, other values
         self._station_hours = np.zeros((N, T, 4, S))
@@ -248,7 +248,6 @@ class ExpresswayVectorEnv(VectorEnv):
         if not len(idx):
             return
         c = self.config
-        T, C = c.horizon_h, len(c.ev_soc_choices)
         for i in idx.tolist():
             init, arrivals, candidates = draw_day(c, self._rngs[i])
             self._stock[i, 0] = init
@@ -256,19 +255,12 @@ class ExpresswayVectorEnv(VectorEnv):
             self._candidates[i] = candidates
         self._stock[idx, 1] = 0
         self._t[idx] = 0
-        # the single env's per-episode tables (``ExpresswayEnv._episode_tables``), per sub-env
-        arrivals, candidates = self._arrivals[idx], self._candidates[idx]
-        obs = np.zeros((len(idx), T + 1, self._obs_hours.shape[-1]))
-        obs[:, :T, :C] = arrivals / c.max_arrivals_per_class
-        obs[:, :T, C:-3] = candidates / max(c.max_release_per_class, 1)
-        obs[:, :, -3:] = self._hour_obs
-        self._obs_hours[idx] = np.clip(obs, 0.0, 1.0)
-        lim_disp = (arrivals[:, :, :, None] * self.tables.reach_int).reshape(len(idx), T, -1)
-        lim_rel = candidates * self._release_open[:, None]
-        self._mask_hours[idx] = np.concatenate([
-            (np.arange(c.max_arrivals_per_class + 1) <= lim_disp[..., None]).reshape(len(idx), T, -1),
-            (np.arange(c.max_release_per_class + 1) <= lim_rel[..., None]).reshape(len(idx), T, -1)],
-            axis=2)
+        # the single env's per-episode tables (``env.episode_tables``), per sub-env
+        obs_hours, mask_hours = self._obs_hours[idx], self._mask_hours[idx]
+        _episode_rows(self._arrivals[idx], self._candidates[idx], self._release_open,
+                      self.tables.reach, self._hour_obs, c.max_arrivals_per_class,
+                      c.max_release_per_class, obs_hours, mask_hours)
+        self._obs_hours[idx], self._mask_hours[idx] = obs_hours, mask_hours
         self._station_hours[idx] = 0.0
         self._cost_hours[idx] = 0.0
         self._hourly[idx] = 0.0
