@@ -454,7 +454,7 @@ def _hour_row(counts, incoming, moves, dispatch, release, price, last, tab,
         for lv in range(n_lv):
             room = counts[n, lv]
             for r in range(n_r):
-                k = min(moves[n, lv, r], room) if feasible[lv, r] else 0
+                k = min(moves[n, lv, r], room) if room and feasible[lv, r] else 0
                 m[n, lv, r] = k
                 room -= k
                 net += k * rates[r]
@@ -469,7 +469,10 @@ def _hour_row(counts, incoming, moves, dispatch, release, price, last, tab,
         donors = 0
         bdc = 0.0
         for lv in range(n_lv):
-            after[n, lv] += counts[n, lv]
+            here = counts[n, lv]
+            after[n, lv] += here
+            if not here:
+                continue  # nothing moves from an empty level
             for r in range(n_r):
                 k = m[n, lv, r]
                 if k:
@@ -497,6 +500,8 @@ def _hour_row(counts, incoming, moves, dispatch, release, price, last, tab,
         want += dispatched
         served = 0
         for lv in range(ready, n_lv):
+            if served == want:
+                break
             k = min(after[n, lv], want - served)
             after[n, lv] -= k
             served += k
@@ -504,10 +509,14 @@ def _hour_row(counts, incoming, moves, dispatch, release, price, last, tab,
         # ones (at their arrival level, eq. 8), lowest level first
         left = served
         for lv in range(n_lv):
+            if not left:
+                break
             k = min(incoming[n, lv], left)
             after[n, lv] += k
             left -= k
         for lv in range(n_lv):
+            if not left:
+                break
             here = 0
             for c in range(n_cls):
                 if arrive_level[c, n] == lv:
@@ -615,22 +624,34 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
                  total, back, started, tab, m, out_stock, station, evs, ssum, esum, rel, day,
                  scratch, si):  # pragma: no cover
     """Hour ``te`` of played day ``d`` (stock (2, N, L), requests mv, dp, rl, price pr)
-    into the outputs m … day (one day's), and, ``with_cf``, of its counterfactual days
-    (``Counterfactuals``' arrays, updated in place): the running ones replay the played
-    day's requests; a new one starts where the played day releases (this hour without
-    its releases); one leaves when its day ends or it is back on the played path (same
-    stock). ``scratch``: outputs (``_outputs``) whose row ``si`` the counterfactual hours
-    may use. Returns the EVs the played day released."""
-    last = te + 1 >= horizon
-    released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, last, tab,
+    into the outputs m … day (one day's), and, ``with_cf``, the same hour of its
+    counterfactual days (``_counterfactual_days``). Returns the EVs the played day
+    released."""
+    released = _hour_row(stock[0], stock[1], mv, dp, rl, pr, te + 1 >= horizon, tab,
                          m, out_stock, station, evs, ssum, esum, rel, day)
-    if not with_cf:
-        return released
+    if with_cf:
+        _counterfactual_days(te, d, stock, out_stock, released > 0, mv, dp, rl, pr, horizon,
+                             cf_stock, cf_cost, active, total, back, started, tab, scratch, si)
+    return released
+
+
+@njit(cache=True)
+def _counterfactual_days(te, d, stock, after, released, mv, dp, rl, pr, horizon, cf_stock,
+                         cf_cost, active, total, back, started, tab, scratch,
+                         si):  # pragma: no cover
+    """Hour ``te`` of the eq. (19) counterfactual days of played day ``d``, whose hour went
+    from ``stock`` to ``after`` (2, N, L) with requests mv, dp, rl at price pr and released
+    EVs if ``released`` (``Counterfactuals``' arrays, updated in place): the running ones
+    replay the played day's requests; a new one starts where the played day released
+    (this hour without its releases); one leaves when its day ends or it is back on the
+    played path (same stock). ``scratch``: outputs (``_outputs``) whose row ``si`` the
+    counterfactual hours may use."""
+    last = te + 1 >= horizon
     sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = scratch
     n_st, n_lv = stock.shape[1], stock.shape[2]
     for s in range(te + 1):
         new = s == te
-        if not (active[d, s] or (new and released > 0)):
+        if not (active[d, s] or (new and released)):
             continue
         s_stock[si] = 0
         s_day[si] = 0.0
@@ -647,14 +668,13 @@ def _played_hour(te, d, stock, mv, dp, rl, pr, horizon, with_cf, cf_stock, cf_co
             for i in range(2):
                 for n in range(n_st):
                     for lv in range(n_lv):
-                        if s_stock[si, i, n, lv] != out_stock[i, n, lv]:
+                        if s_stock[si, i, n, lv] != after[i, n, lv]:
                             rejoined = False
         if last or rejoined:
             total[d, s] = cf_cost[d, s]
             active[d, s] = False
             if rejoined:
                 back[d, s] = te + 1
-    return released
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
@@ -809,10 +829,31 @@ class Counterfactuals:
     def savings(self, day: int, costs: np.ndarray) -> np.ndarray:
         """(T,) R_BSS per hour of played day ``day`` (ended); ``costs``: its cost per hour."""
         out = np.zeros(self.config.horizon_h)
-        for s in np.flatnonzero(self.started[day]).tolist():
-            total = self.total[day, s]
-            k = int(self.back[day, s])
-            if k >= 0:
-                total += costs[k:].sum()
-            out[s] = total - costs[s:].sum()
+        _savings(self.started[day], self.total[day], self.back[day], _floats(costs), out)
         return out
+
+
+@njit(cache=True)
+def _savings(started, total, back, costs, out):  # pragma: no cover
+    """``Counterfactuals.savings`` of one day: for each hour s with a counterfactual day,
+    its total (plus the played day's cost from the hour it rejoined, if it did) minus the
+    played day's cost from hour s (sums in hour order)."""
+    n_t = costs.shape[0]
+    for s in range(n_t):
+        if not started[s]:
+            continue
+        value = total[s]
+        if back[s] >= 0:
+            rest = 0.0
+            for t in range(back[s], n_t):
+                rest += costs[t]
+            value += rest
+        played = 0.0
+        for t in range(s, n_t):
+            played += costs[t]
+        out[s] = value - played
+
+
+def _floats(x: np.ndarray) -> np.ndarray:
+    """C-contiguous float64."""
+    return np.ascontiguousarray(x, dtype=np.float64)

@@ -14,7 +14,7 @@ from numba.experimental import structref
 from swapgym.envs.core.config import build_config
 from swapgym.envs.expressway import assign, dynamics
 from swapgym.envs.expressway.config import ExpresswayConfig
-from swapgym.envs.expressway.dynamics import _clamp_dispatch_row, _played_hour
+from swapgym.envs.expressway.dynamics import _clamp_dispatch_row, _counterfactual_days, _hour_row
 from swapgym.envs.expressway.instance import ExpresswayInstance, generate
 
 # Reported by planners through ``ExpresswayEnv.note_metric``; 0 when nothing is reported.
@@ -118,6 +118,17 @@ EPISODE_FIELDS = ("tab", "nvec", "arrivals", "candidates", "release_open", "pric
                   "obs_hours", "mask_hours", "actions", "out", "cf", "dispatch", "release", "obs",
                   "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release")
 structref.define_proxy(Episode, _EpisodeType, list(EPISODE_FIELDS))
+
+
+@njit(cache=True)
+def _make_episode(tab, nvec, arrivals, candidates, release_open, prices, stock0, obs_hours,
+                  mask_hours, actions, out, cf, dispatch, release, obs, mask, with_cf, scale,
+                  hour_obs, max_arrivals, max_release):  # pragma: no cover
+    """An ``Episode`` built in compiled code: numba caches this on disk, while the proxy's
+    own constructor is compiled anew in every process (~1.2 s)."""
+    return Episode(tab, nvec, arrivals, candidates, release_open, prices, stock0, obs_hours,
+                   mask_hours, actions, out, cf, dispatch, release, obs, mask, with_cf, scale,
+                   hour_obs, max_arrivals, max_release)
 
 
 @njit(cache=True)
@@ -239,22 +250,13 @@ def _env_reset(ep, init_counts, arrivals, candidates):  # pragma: no cover
 
 
 @njit(cache=True)
-def _env_step(ep, t, action):  # pragma: no cover
-    """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` (moves
-    layout) is not in the space (0 ≤ action < nvec), else the EVs released. Then: the
-    action into ``ep.actions[t]``; its dispatch and release requests clamped to hour t's
-    arrivals and candidates (none when the hour is not open to releases); the hour and,
-    ``ep.with_cf``, its counterfactual days (``dynamics._played_hour``, day 0) into row t of
-    ``ep.out``; the next observation and (moves mode) mask."""
-    nvec, tab = ep.nvec, ep.tab
-    for i in range(action.shape[0]):
-        if action[i] < 0 or action[i] >= nvec[i]:
-            return -1
-    logged = ep.actions[t]
-    logged[:] = action
-    m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
-    horizon = out_stock.shape[0] - 1
-    n_st, n_lv, n_r = m.shape[1], m.shape[2], m.shape[3]
+def _requests(ep, t):  # pragma: no cover
+    """Hour t's requests from its logged action ``ep.actions[t]``: the moves (N_B, L, R)
+    (a view), and the dispatch and release requests clamped to the hour's arrivals and
+    candidates (none when the hour is not open to releases) into ``ep.dispatch`` /
+    ``ep.release``."""
+    logged, tab = ep.actions[t], ep.tab
+    n_st, n_lv, n_r = ep.out[0].shape[1:]
     dispatch, release = ep.dispatch, ep.release
     n_cls = dispatch.shape[0]
     at = n_st * n_lv * n_r
@@ -264,15 +266,88 @@ def _env_step(ep, t, action):  # pragma: no cover
     at += n_cls * n_st
     for j in range(release.shape[0]):
         release[j] = min(logged[at + j], ep.candidates[t, j]) if ep.release_open[t] else 0
-    cf_stock, cf_cost, active, total, back, started = ep.cf
-    released[t] = _played_hour(
-        t, 0, ep.stock0 if t == 0 else out_stock[t - 1], moves, dispatch, release,
-        ep.prices[t], horizon, ep.with_cf, cf_stock, cf_cost, active, total, back, started, tab,
-        m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t], ep.out, horizon)
+    return moves
+
+
+@njit(cache=True)
+def _env_step(ep, t, action):  # pragma: no cover
+    """The single env's hour ``t``. Returns −1 (and changes nothing) if ``action`` (moves
+    layout) is not in the space (0 ≤ action < nvec), else the EVs released. Then: the
+    action into ``ep.actions[t]``; the hour (``dynamics._hour_row`` on ``_requests``) into
+    row t of ``ep.out``; the next observation and (moves mode) mask; after the last hour,
+    ``ep.with_cf``, eq. (19)'s counterfactual days (``_day_counterfactuals``)."""
+    nvec = ep.nvec
+    for i in range(action.shape[0]):
+        if action[i] < 0 or action[i] >= nvec[i]:
+            return -1
+    ep.actions[t] = action
+    m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
+    horizon = out_stock.shape[0] - 1
+    moves = _requests(ep, t)
+    released[t] = _hour_row(
+        ep.stock0[0] if t == 0 else out_stock[t - 1, 0],
+        ep.stock0[1] if t == 0 else out_stock[t - 1, 1], moves, ep.dispatch, ep.release,
+        ep.prices[t], t + 1 >= horizon, ep.tab,
+        m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t])
     _write_obs(out_stock[t], ep.obs_hours[t + 1], ep.scale, ep.obs)
     if ep.mask.shape[0]:
-        _mask_row(out_stock[t, 0], tab.feasible, ep.mask_hours[min(t + 1, horizon - 1)], ep.mask)
+        _mask_row(out_stock[t, 0], ep.tab.feasible, ep.mask_hours[min(t + 1, horizon - 1)], ep.mask)
+    if t + 1 == horizon and ep.with_cf:
+        _day_counterfactuals(ep)
     return released[t]
+
+
+@njit(cache=True)
+def _day_counterfactuals(ep):  # pragma: no cover
+    """Eq. (19)'s counterfactual days of the day just played, into ``ep.cf`` (day 0): hour
+    by hour, ``dynamics._counterfactual_days`` on the played hours' requests — what
+    ``Counterfactuals`` does along with each hour, done once the day is known (one
+    call, run while the code and data are in cache)."""
+    out_stock, released = ep.out[1], ep.out[7]
+    horizon = out_stock.shape[0] - 1
+    cf_stock, cf_cost, active, total, back, started = ep.cf
+    for t in range(horizon):
+        moves = _requests(ep, t)
+        _counterfactual_days(
+            t, 0, ep.stock0 if t == 0 else out_stock[t - 1], out_stock[t], released[t] > 0,
+            moves, ep.dispatch, ep.release, ep.prices[t], horizon, cf_stock, cf_cost, active,
+            total, back, started, ep.tab, ep.out, horizon)
+
+
+# ``episode_metrics``' sums over the hours played (``_day_sums``), in this order
+_DAY_SUMS = ("total_cost_usd", "ppc_usd", "bdc_usd", "bdc_driving_usd", "unserved_penalty_usd",
+             "terminal_penalty_usd", "grid_kwh", "b2b_kwh", "served", "unserved", "released",
+             "released_kwh")
+
+
+@njit(cache=True)
+def _day_sums(out, n, sums):  # pragma: no cover
+    """The first ``n`` hours of a day's outputs (``dynamics._outputs``) summed in hour
+    order into ``sums``: the ``_DAY_SUMS`` totals (but the PPC and BDC ones, left to
+    the caller), then PPC and BDC per station (``station_sums``)."""
+    _, _, station, _, ssum, esum, _, released, day = out
+    for t in range(n):
+        sums[0] += day[t, 3]
+        sums[3] += day[t, 1]
+        sums[4] += day[t, 2]
+        sums[5] += day[t, 5]
+        sums[6] += ssum[t, dynamics.GRID_KWH]
+        sums[7] += ssum[t, dynamics.B2B_KWH]
+        sums[8] += esum[t, dynamics.SERVED]
+        sums[9] += esum[t, dynamics.UNSERVED]
+        sums[10] += released[t]
+        sums[11] += day[t, 0]
+    station_sums(station, n, sums[12:].reshape(2, -1))
+
+
+@njit(cache=True)
+def station_sums(station, n, out):  # pragma: no cover
+    """PPC and BDC per station of the first ``n`` hours of ``station`` (T, 4, N_B), summed
+    in hour order into ``out`` (2, N_B) (the single and the vector env's metrics)."""
+    for t in range(n):
+        for i in range(station.shape[2]):
+            out[0, i] += station[t, dynamics.PPC, i]
+            out[1, i] += station[t, dynamics.BDC, i]
 
 
 class ExpresswayEnv(gym.Env):
@@ -660,7 +735,7 @@ class ExpresswayEnv(gym.Env):
     def _new_episode(self) -> None:
         """The compiled step's struct (``Episode``) over this env's arrays."""
         c, cf = self.config, self._cf
-        self._ep = Episode(
+        self._ep = _make_episode(
             self.tables.hour, self.moves_layout.nvec, self._arrivals, self._candidates,
             self._release_open, self._prices, self._stock0, self._obs_hours, self._mask_hours,
             self._actions_arr, self._day_out,
@@ -730,32 +805,18 @@ class ExpresswayEnv(gym.Env):
         n = max(self._t, 0)
         if not n:
             return {}
-        _, _, station, _, ssum, esum, _, released, day = (x[:n] for x in self._day_out)
-        ppc = station[:, dynamics.PPC].sum(axis=0)
-        bdc = station[:, dynamics.BDC].sum(axis=0)
-
-        def total(column: np.ndarray) -> float:  # in hour order, as the hours were added
-            return float(sum(column.tolist()))
-
-        out = {
-            "total_cost_usd": total(day[:, 3]),
-            "ppc_usd": float(ppc.sum()),
-            "bdc_usd": float(bdc.sum()),
-            "bdc_driving_usd": total(day[:, 1]),
-            "unserved_penalty_usd": total(day[:, 2]),
-            "terminal_penalty_usd": total(day[:, 5]),
-            "grid_kwh": total(ssum[:, dynamics.GRID_KWH]),
-            "b2b_kwh": total(ssum[:, dynamics.B2B_KWH]),
-            "served": total(esum[:, dynamics.SERVED]),
-            "unserved": total(esum[:, dynamics.UNSERVED]),
-            "released": total(released),
-            "released_kwh": total(day[:, 0]),
-        }
+        k, n_st = len(_DAY_SUMS), self.config.n_stations
+        sums = np.zeros(k + 2 * n_st)
+        _day_sums(self._day_out, n, sums)
+        # over stations with numpy's sum, as the vector env sums them
+        sums[1], sums[2] = sums[k:k + n_st].sum(), sums[k + n_st:].sum()
+        values = sums.tolist()
+        out = dict(zip(_DAY_SUMS, values))
         saving = self.release_savings()
         out["release_saving_usd"] = float(saving.sum())
         out["release_payment_usd"] = float(self.config.lambda_release * saving.sum())
         out.update(self._planner_metrics)
-        for n in range(self.config.n_stations):
-            out[f"ppc_usd_bss{n + 1}"] = float(ppc[n])
-            out[f"bdc_usd_bss{n + 1}"] = float(bdc[n])
+        for n in range(n_st):
+            out[f"ppc_usd_bss{n + 1}"] = values[k + n]
+            out[f"bdc_usd_bss{n + 1}"] = values[k + n_st + n]
         return out

@@ -30,7 +30,13 @@ from swapgym.envs.expressway.dynamics import (
     SERVED,
     UNSERVED,
 )
-from swapgym.envs.expressway.env import PLANNER_METRICS, ExpresswayEnv, _episode_rows, count_masks
+from swapgym.envs.expressway.env import (
+    PLANNER_METRICS,
+    ExpresswayEnv,
+    _episode_rows,
+    count_masks,
+    station_sums,
+)
 from swapgym.envs.expressway.instance import draw_day, make_instance
 
 # per-hour values kept for the episode metrics (summed in hour order, like the single env)
@@ -289,10 +295,10 @@ class ExpresswayVectorEnv(VectorEnv):
         c = self.config
         run = np.cumsum(self._hourly[ended], axis=1)[:, -1]
         out = {"total_cost_usd": np.cumsum(self._cost_hours[ended], axis=1)[:, -1]}
-        station = self._station_hours[ended]
-        # per station, the single env's np.sum over the (T, N_B) hours
-        ppc = np.stack([np.sum(np.ascontiguousarray(s[:, PPC]), axis=0) for s in station])
-        bdc = np.stack([np.sum(np.ascontiguousarray(s[:, BDC]), axis=0) for s in station])
+        per_station = np.zeros((len(ended), 2, c.n_stations))  # the single env's sums
+        for j, i in enumerate(ended.tolist()):
+            station_sums(self._station_hours[i], c.horizon_h, per_station[j])
+        ppc, bdc = per_station[:, 0], per_station[:, 1]
         out["ppc_usd"] = np.array([p.sum() for p in ppc])
         out["bdc_usd"] = np.array([b.sum() for b in bdc])
         for name in _HOURLY:
