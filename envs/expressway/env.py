@@ -321,11 +321,11 @@ _DAY_SUMS = ("total_cost_usd", "ppc_usd", "bdc_usd", "bdc_driving_usd", "unserve
 
 
 @njit(cache=True)
-def _day_sums(out, n, sums):  # pragma: no cover
-    """The first ``n`` hours of a day's outputs (``dynamics._outputs``) summed in hour
+def _day_sums(ep, n, sums):  # pragma: no cover
+    """The first ``n`` hours of an episode's outputs (``ep.out``) summed in hour
     order into ``sums``: the ``_DAY_SUMS`` totals (but the PPC and BDC ones, left to
     the caller), then PPC and BDC per station (``station_sums``)."""
-    _, _, station, _, ssum, esum, _, released, day = out
+    _, _, station, _, ssum, esum, _, released, day = ep.out
     for t in range(n):
         sums[0] += day[t, 3]
         sums[3] += day[t, 1]
@@ -500,6 +500,7 @@ class ExpresswayEnv(gym.Env):
         self._actions_arr = np.zeros((T, len(self.moves_layout.nvec)), dtype=np.int64)
         self._day_out = dynamics._outputs(T + 1, *sizes)
         self._planner_metrics = dict(PLANNER_METRICS)
+        self._station_keys = [(f"ppc_usd_bss{n + 1}", f"bdc_usd_bss{n + 1}") for n in range(c.n_stations)]
         self._release_savings: np.ndarray | None = None
         # eq. (19)'s counterfactual days (their arrays are passed even when they are off)
         self._cf = dynamics.Counterfactuals(c)
@@ -562,36 +563,36 @@ class ExpresswayEnv(gym.Env):
             self._checked_action(a)  # raises the ValueError that says what is wrong
         self._t = hour + 1
         out = self._day_out
-        ssum = out[4][hour].tolist()
-        esum = out[5][hour].tolist()
+        # the hour's row of each output, unpacked in dynamics' row order (PPC, BDC,
+        # B2B_KWH, GRID_KWH; SERVED, UNSERVED, DISPATCHED); the info's arrays are copies
+        # (the episode's arrays are reused)
+        ppc, bdc, b2b_kwh, grid_kwh = out[4][hour].tolist()
+        served, unserved, _ = out[5][hour].tolist()
         day = out[8][hour].tolist()  # released kWh, BDC driving, penalty, cost, shortfall, terminal
+        station, evs = out[2][hour].copy(), out[3][hour].copy()
+        st_ppc, st_bdc, st_b2b, st_grid = station[0], station[1], station[2], station[3]
+        st_served, st_unserved, st_dispatched = evs[0], evs[1], evs[2]
         terminated = hour + 1 >= c.horizon_h
-        breakdown = {
-            "ppc": -ssum[dynamics.PPC],
-            "bdc_station": -ssum[dynamics.BDC],
-            "bdc_driving": -day[1],
-            "unserved_penalty": -day[2],
-            "terminal_penalty": -day[5],
-        }
-        reward = float(sum(breakdown.values()))
-        station = out[2][hour].copy()  # the info's arrays (the episode's are reused)
-        evs = out[3][hour].copy()
+        breakdown = {"ppc": -ppc, "bdc_station": -bdc, "bdc_driving": -day[1],
+                     "unserved_penalty": -day[2], "terminal_penalty": -day[5]}
+        reward = -ppc - bdc - day[1] - day[2] - day[5]  # = sum(breakdown.values()), in order
+        dt = c.dt_h
         info = {
             "hour": hour,
-            "grid_power_kw": ssum[dynamics.GRID_KWH] / c.dt_h,
-            "grid_power_kw_per_station": station[dynamics.GRID_KWH] / c.dt_h,
-            "ppc_usd_per_station": station[dynamics.PPC],
-            "bdc_usd_per_station": station[dynamics.BDC],
-            "b2b_kwh_per_station": station[dynamics.B2B_KWH],
-            "served_per_station": evs[dynamics.SERVED],
-            "unserved_per_station": evs[dynamics.UNSERVED],
-            "dispatched_per_station": evs[dynamics.DISPATCHED],
-            "ppc_usd": ssum[dynamics.PPC],
-            "bdc_usd": ssum[dynamics.BDC],
+            "grid_power_kw": grid_kwh / dt,
+            "grid_power_kw_per_station": st_grid if dt == 1.0 else st_grid / dt,
+            "ppc_usd_per_station": st_ppc,
+            "bdc_usd_per_station": st_bdc,
+            "b2b_kwh_per_station": st_b2b,
+            "served_per_station": st_served,
+            "unserved_per_station": st_unserved,
+            "dispatched_per_station": st_dispatched,
+            "ppc_usd": ppc,
+            "bdc_usd": bdc,
             "bdc_driving_usd": day[1],
-            "b2b_kwh": ssum[dynamics.B2B_KWH],
-            "served": esum[dynamics.SERVED],
-            "unserved": esum[dynamics.UNSERVED],
+            "b2b_kwh": b2b_kwh,
+            "served": served,
+            "unserved": unserved,
             "released": released,
             "released_kwh": day[0],
             "price_per_kwh": self._price_list[hour],
@@ -807,7 +808,7 @@ class ExpresswayEnv(gym.Env):
             return {}
         k, n_st = len(_DAY_SUMS), self.config.n_stations
         sums = np.zeros(k + 2 * n_st)
-        _day_sums(self._day_out, n, sums)
+        _day_sums(self._ep, n, sums)
         # over stations with numpy's sum, as the vector env sums them
         sums[1], sums[2] = sums[k:k + n_st].sum(), sums[k + n_st:].sum()
         values = sums.tolist()
@@ -816,7 +817,8 @@ class ExpresswayEnv(gym.Env):
         out["release_saving_usd"] = float(saving.sum())
         out["release_payment_usd"] = float(self.config.lambda_release * saving.sum())
         out.update(self._planner_metrics)
-        for n in range(n_st):
-            out[f"ppc_usd_bss{n + 1}"] = values[k + n]
-            out[f"bdc_usd_bss{n + 1}"] = values[k + n_st + n]
+        per_station = values[k:]  # PPC of each station, then BDC of each
+        for n, (ppc_key, bdc_key) in enumerate(self._station_keys):
+            out[ppc_key] = per_station[n]
+            out[bdc_key] = per_station[n_st + n]
         return out
