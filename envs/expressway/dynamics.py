@@ -653,13 +653,14 @@ def _counterfactual_days(te, d, stock, after, released, mv, dp, rl, pr, horizon,
         new = s == te
         if not (active[d, s] or (new and released)):
             continue
-        s_stock[si] = 0
-        s_day[si] = 0.0
+        _zero(s_stock[si])  # loops: numba's slice assignment costs ~10x here
+        s_day[si, 4] = 0.0
+        s_day[si, 5] = 0.0
         _hour_row(stock[0] if new else cf_stock[d, s, 0], stock[1] if new else cf_stock[d, s, 1],
                   mv, dp, np.zeros_like(rl) if new else rl, pr, last, tab,
                   sm[si], s_stock[si], s_station[si], s_evs[si], s_ssum[si], s_esum[si], s_rel[si],
                   s_day[si])
-        cf_stock[d, s] = s_stock[si]
+        _copy(s_stock[si], cf_stock[d, s])
         cf_cost[d, s] = s_day[si, 3] if new else cf_cost[d, s] + s_day[si, 3]
         active[d, s] = True
         started[d, s] = started[d, s] or new
@@ -675,6 +676,24 @@ def _counterfactual_days(te, d, stock, after, released, mv, dp, rl, pr, horizon,
             active[d, s] = False
             if rejoined:
                 back[d, s] = te + 1
+
+
+@njit(cache=True)
+def _zero(a):  # pragma: no cover
+    """a[...] = 0 for a (2, N, L) int array."""
+    for i in range(a.shape[0]):
+        for n in range(a.shape[1]):
+            for lv in range(a.shape[2]):
+                a[i, n, lv] = 0
+
+
+@njit(cache=True)
+def _copy(src, dst):  # pragma: no cover
+    """dst[...] = src for (2, N, L) int arrays."""
+    for i in range(src.shape[0]):
+        for n in range(src.shape[1]):
+            for lv in range(src.shape[2]):
+                dst[i, n, lv] = src[i, n, lv]
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,

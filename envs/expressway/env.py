@@ -280,7 +280,9 @@ def _env_step(ep, t, action):  # pragma: no cover
     for i in range(action.shape[0]):
         if action[i] < 0 or action[i] >= nvec[i]:
             return -1
-    ep.actions[t] = action
+    logged = ep.actions[t]
+    for i in range(action.shape[0]):
+        logged[i] = action[i]
     m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
     horizon = out_stock.shape[0] - 1
     moves = _requests(ep, t)
