@@ -247,6 +247,57 @@ def test_out_of_space_action_raises_clear_error():
     checks.assert_equal_transitions(env.step(ok), fresh.step(ok), "after rejected actions")
 
 
+def test_reset_with_an_instance_of_another_shape_names_the_field():
+    env = gym.make(ENV_ID).unwrapped
+    other = ExpresswayConfig(n_stations=2, station_km=(0.0, 80.0))
+    init = np.zeros((2, other.n_levels), dtype=np.int64)
+    init[:, 0] = other.batteries_per_station
+    inst = make_instance(other, init, np.zeros((other.horizon_h, 2)), np.zeros((other.horizon_h, 2)))
+    with pytest.raises(ValueError, match=r"options\['instance'\]\.init_counts"):
+        env.reset(options={"instance": inst})
+
+
+def test_state_history_and_info_are_snapshots():
+    """The env reuses its episode arrays from day to day: what it hands out must not
+    change when it steps on, resets, or when the caller writes to it."""
+    env = gym.make(ENV_ID).unwrapped
+    env.reset(seed=4)
+    rng = np.random.default_rng(4)
+    _, _, _, _, info = env.step(random_valid_action(env, rng))
+    state, history = env.state, env.history
+    kept = (state.counts.copy(), history[0].ppc.copy(), info["ppc_usd_per_station"].copy(),
+            info["served_per_station"].copy())
+    state.counts[:] = 99  # writing to the snapshot changes nothing in the env
+    assert np.all(env.state.counts <= env.config.batteries_per_station)
+    for _ in range(30):  # past the day's end into the next day
+        _, _, term, _, _ = env.step(random_valid_action(env, rng))
+        if term:
+            env.reset(seed=5)
+    np.testing.assert_array_equal(history[0].ppc, kept[1])
+    np.testing.assert_array_equal(info["ppc_usd_per_station"], kept[2])
+    np.testing.assert_array_equal(info["served_per_station"], kept[3])
+
+
+def test_moves_mask__value_k_allowed_iff_k_batteries_at_the_level_can_make_the_move():
+    """The mask the compiled step writes, against its definition computed from the state."""
+    env = gym.make(ENV_ID).unwrapped
+    env.reset(seed=6)
+    rng = np.random.default_rng(6)
+    lay, c = env.layout, env.config
+    width = c.batteries_per_station + 1
+    for _ in range(30):
+        mask = env.action_masks()
+        head = mask[: lay.n_moves * width].reshape(*lay.moves_shape, width)
+        counts = env.state.counts
+        k = np.arange(width)
+        want = (k <= counts[:, :, None, None]) & env.tables.feasible[None, :, :, None].astype(bool)
+        want[..., 0] = True
+        np.testing.assert_array_equal(head, want)
+        _, _, term, _, _ = env.step(random_valid_action(env, rng))
+        if term:
+            env.reset()
+
+
 def test_pso_baselines_smoke():
     from swapgym.benchmarks.runner import evaluate
 
