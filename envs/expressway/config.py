@@ -88,10 +88,11 @@ class ExpresswayConfig:
     class and hour (sizes the action space). max_release_per_class: likewise for releases.
     price_source / price_date / price_per_kwh: the grid price (module docstring).
     release_counterfactual: compute eq. (19)'s saving and the eq. (18) payments (``info``
-    at the last step): the day without each hour's releases, stepped along with the played
-    day in the same compiled call (``dynamics.Counterfactuals``; a counterfactual day is
-    dropped once back on the played path). On by default: it is the paper's Table 4; with
-    releases requested in most hours (random valid actions) a step takes ≈ 1.2× as long.
+    at the last step): the day without each hour's releases (``dynamics.
+    _counterfactual_days``: the single env steps them in one compiled call after the last
+    hour, the vector env along with each hour; a counterfactual day is dropped once back on
+    the played path). On by default: it is the paper's Table 4; with releases requested
+    in most hours (random valid actions) a step takes ≈ 1.2–1.3× as long.
     False skips it (NaN in ``info``) when only the reward matters, e.g. training.
     action_mode: the action representation (env docstring, "Action Space").
     ``"moves"`` (default): per (station, SOC level, rate) battery counts — any count plan,

@@ -791,18 +791,19 @@ def release_savings(instance: ExpresswayInstance, tables: CostTables,
 
 class Counterfactuals:
     """Eq. (19)'s counterfactual days stepped along with the played days, in the same
-    compiled call: the same numbers as :func:`release_savings` without replaying the day
-    at its end.
+    compiled call (``_counterfactual_days``): the same numbers as :func:`release_savings`
+    without replaying the day at its end. The vector env's; the single env runs
+    ``_counterfactual_days`` on its own arrays once the day is played.
 
     ``step`` runs an hour of the played days (the returned batch) and of every
     counterfactual day still apart from its played day; when a played day releases EVs in
     hour t, a counterfactual day starts from its state with that hour's releases removed.
     A counterfactual day back on the played path (same stock) is dropped: the rest of it
     costs what the played day costs from there. ``savings`` gives R_BSS per hour of a
-    played day that has ended. The single env plays one day; the vector env one per
-    sub-env. State per (played day, start hour): ``stock``/``cost`` of a running
-    counterfactual day (``active``), and once it is settled its ``total`` cost and the hour
-    it rejoined the played day (``back``, −1: never); ``started`` marks hours with one.
+    played day that has ended. The vector env plays one day per sub-env. State per
+    (played day, start hour): ``stock``/``cost`` of a running counterfactual day
+    (``active``), and once it is settled its ``total`` cost and the hour it rejoined the
+    played day (``back``, −1: never); ``started`` marks hours with one.
     """
 
     def __init__(self, config: ExpresswayConfig, n_days: int = 1) -> None:

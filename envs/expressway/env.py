@@ -423,7 +423,7 @@ class ExpresswayEnv(gym.Env):
     Payments to released EVs (λ·R_BSS, eq. 18) are transfers and are reported, not charged:
     at the last step ``info["release_saving_usd_per_hour"]`` holds eq. (19)'s R_BSS of each
     hour (the day's cost without that hour's releases minus the day as played; those
-    counterfactual days are stepped along with the played one in one batched call) and
+    counterfactual days are stepped in one compiled call after the last hour) and
     ``info["release_payment_usd_per_hour"]`` λ times it; ``episode_metrics`` sums them
     (``release_counterfactual=False`` skips them and reports NaN; see ``ExpresswayConfig``
     for their cost).
@@ -789,8 +789,8 @@ class ExpresswayEnv(gym.Env):
     def release_savings(self) -> np.ndarray:
         """(T,) eq. (19) R_BSS per hour of the day so far: the cost the releases of that
         hour saved, the episode's actions replayed without them (``dynamics.
-        release_savings``; at the end of the day from the counterfactual days stepped along
-        with the played one). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
+        release_savings``; at the end of the day from the counterfactual days the last step
+        ran). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
         T, n = self.config.horizon_h, self._t
         if self._release_savings is None or n < T:
             self._release_savings = np.zeros(T)
