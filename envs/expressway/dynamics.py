@@ -307,6 +307,8 @@ def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -
 # rows of BatchHour.station ($, kWh per station) and BatchHour.evs (EVs per station)
 PPC, BDC, B2B_KWH, GRID_KWH = range(4)
 SERVED, UNSERVED, DISPATCHED = range(3)
+# columns of a day's ``day`` output (``_hour_row``)
+RELEASED_KWH, BDC_DRIVING, UNSERVED_PENALTY, COST, SHORTFALL_KWH, TERMINAL_PENALTY = range(6)
 
 
 @dataclass

@@ -221,7 +221,7 @@ def _write_obs(stock, tail, scale, obs):  # pragma: no cover
 def _env_reset(ep, init_counts, arrivals, candidates):  # pragma: no cover
     """The start of an episode with the instance's init_counts (N_B, L), arrivals (T, C)
     and candidates (T, M): its record zeroed, its tables, the observation and mask of
-    hour 0, no counterfactual day."""
+    hour 0 (the caller clears the counterfactual days: ``Counterfactuals.clear``)."""
     tab = ep.tab
     ep.stock0[0] = init_counts
     ep.stock0[1] = 0
@@ -239,11 +239,6 @@ def _env_reset(ep, init_counts, arrivals, candidates):  # pragma: no cover
     day[:] = 0.0
     episode_tables(ep.arrivals, ep.candidates, ep.release_open, tab.reach, ep.hour_obs,
                    ep.max_arrivals, ep.max_release, ep.obs_hours, ep.mask_hours)
-    _, _, active, total, back, started = ep.cf
-    active[0] = False
-    started[0] = False
-    total[0] = 0.0
-    back[0] = -1
     _write_obs(ep.stock0, ep.obs_hours[0], ep.scale, ep.obs)
     if ep.mask.shape[0]:
         _mask_row(ep.stock0[0], tab.feasible, ep.mask_hours[0], ep.mask)
@@ -316,10 +311,17 @@ def _day_counterfactuals(ep):  # pragma: no cover
             total, back, started, ep.tab, ep.out, horizon)
 
 
+_BDC_DRIVING, _UNSERVED_PENALTY, _TERMINAL_PENALTY = (
+    dynamics.BDC_DRIVING, dynamics.UNSERVED_PENALTY, dynamics.TERMINAL_PENALTY)
+
 # ``episode_metrics``' sums over the hours played (``_day_sums``), in this order
 _DAY_SUMS = ("total_cost_usd", "ppc_usd", "bdc_usd", "bdc_driving_usd", "unserved_penalty_usd",
              "terminal_penalty_usd", "grid_kwh", "b2b_kwh", "served", "unserved", "released",
              "released_kwh")
+(_S_TOTAL, _S_DRIVING, _S_UNSERVED_PENALTY, _S_TERMINAL, _S_GRID, _S_B2B, _S_SERVED, _S_UNSERVED,
+ _S_RELEASED, _S_RELEASED_KWH) = (_DAY_SUMS.index(k) for k in (
+    "total_cost_usd", "bdc_driving_usd", "unserved_penalty_usd", "terminal_penalty_usd",
+    "grid_kwh", "b2b_kwh", "served", "unserved", "released", "released_kwh"))
 
 
 @njit(cache=True)
@@ -328,18 +330,19 @@ def _day_sums(ep, n, sums):  # pragma: no cover
     order into ``sums``: the ``_DAY_SUMS`` totals (but the PPC and BDC ones, left to
     the caller), then PPC and BDC per station (``station_sums``)."""
     _, _, station, _, ssum, esum, _, released, day = ep.out
+    D = dynamics
     for t in range(n):
-        sums[0] += day[t, 3]
-        sums[3] += day[t, 1]
-        sums[4] += day[t, 2]
-        sums[5] += day[t, 5]
-        sums[6] += ssum[t, dynamics.GRID_KWH]
-        sums[7] += ssum[t, dynamics.B2B_KWH]
-        sums[8] += esum[t, dynamics.SERVED]
-        sums[9] += esum[t, dynamics.UNSERVED]
-        sums[10] += released[t]
-        sums[11] += day[t, 0]
-    station_sums(station, n, sums[12:].reshape(2, -1))
+        sums[_S_TOTAL] += day[t, D.COST]
+        sums[_S_DRIVING] += day[t, D.BDC_DRIVING]
+        sums[_S_UNSERVED_PENALTY] += day[t, D.UNSERVED_PENALTY]
+        sums[_S_TERMINAL] += day[t, D.TERMINAL_PENALTY]
+        sums[_S_GRID] += ssum[t, D.GRID_KWH]
+        sums[_S_B2B] += ssum[t, D.B2B_KWH]
+        sums[_S_SERVED] += esum[t, D.SERVED]
+        sums[_S_UNSERVED] += esum[t, D.UNSERVED]
+        sums[_S_RELEASED] += released[t]
+        sums[_S_RELEASED_KWH] += day[t, D.RELEASED_KWH]
+    station_sums(station, n, sums[len(_DAY_SUMS):].reshape(2, -1))
 
 
 @njit(cache=True)
@@ -516,9 +519,11 @@ class ExpresswayEnv(gym.Env):
         super().reset(seed=seed)
         c = self.config
         if options and "instance" in options:
-            self.instance = inst = options["instance"]
+            inst = options["instance"]
+            self._check_instance(inst)  # before anything changes
         else:
-            self.instance = inst = generate(c, self.np_random)
+            inst = generate(c, self.np_random)
+        self.instance = inst
         if inst.price_per_kwh is not self._prices:
             self._set_prices(inst.price_per_kwh)
             self._ep = None
@@ -528,21 +533,39 @@ class ExpresswayEnv(gym.Env):
         if key != self._tables_key:
             self.tables, self._tables_key = dynamics.cost_tables(inst), key
             self._ep = None
-        shapes = {"init_counts": (inst.init_counts, self._stock0.shape[1:]),
-                  "arrivals": (inst.arrivals, self._arrivals.shape),
-                  "release_candidates": (inst.release_candidates, self._candidates.shape)}
-        for name, (x, shape) in shapes.items():
-            if x.shape != shape:
-                raise ValueError(f"options['instance'].{name}: shape {x.shape} does not fit "
-                                 f"this env's config (expected {shape})")
         if self._ep is None:
             self._new_episode()
         self._t = 0
         self._planned_moves = None
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
+        self._cf.clear(0)
         _env_reset(self._ep, inst.init_counts, inst.arrivals, inst.release_candidates)
         return self._obs_buf.astype(np.float32), {"hour": 0}
+
+    def _check_instance(self, inst: ExpresswayInstance) -> None:
+        """ValueError unless ``inst`` (``reset(options={"instance": ...})``) has the sizes
+        of this env's arrays: the compiled step indexes them without bounds checks."""
+        c, ic = self.config, getattr(inst, "config", None)
+        if not isinstance(ic, ExpresswayConfig):
+            raise ValueError(f"options['instance']: expected an ExpresswayInstance, got {type(inst).__name__}")
+        T, C, M = c.horizon_h, len(c.ev_soc_choices), len(c.release_soc_choices)
+        want = {"init_counts": (inst.init_counts, (c.n_stations, c.n_levels)),
+                "arrivals": (inst.arrivals, (T, C)),
+                "release_candidates": (inst.release_candidates, (T, M)),
+                "price_per_kwh": (inst.price_per_kwh, (T,)),
+                "ev_levels": (inst.ev_levels, (C,)), "release_levels": (inst.release_levels, (M,)),
+                "drive_steps": (inst.drive_steps, (c.n_stations,))}
+        for name, (x, shape) in want.items():
+            if np.shape(x) != shape:
+                raise ValueError(f"options['instance'].{name}: shape {np.shape(x)} does not fit "
+                                 f"this env's config (expected {shape})")
+        for name in ("max_charge_steps", "p_dis_max_kw", "step_kwh", "dt_h", "batteries_per_station",
+                     "release_station"):
+            if getattr(ic, name) != getattr(c, name):
+                raise ValueError(f"options['instance'].config.{name}: {getattr(ic, name)!r} differs "
+                                 f"from this env's {getattr(c, name)!r} (it sizes the moves and "
+                                 f"the action space)")
 
     def step(self, action):
         hour = self._t
@@ -561,8 +584,11 @@ class ExpresswayEnv(gym.Env):
         # the hour (and eq. (19)'s counterfactual days) in one compiled call, into row
         # ``hour`` of the episode's outputs; it also writes the next observation and mask
         released = _env_step(self._ep, hour, a)
-        if released < 0:
-            self._checked_action(a)  # raises the ValueError that says what is wrong
+        if released < 0:  # outside the space: say what is wrong (nothing has changed)
+            if self._station_mode:
+                raise ValueError(f"moves: a planned or assigned moves block outside 0..N_b "
+                                 f"({self.config.batteries_per_station})")
+            self._checked_action(a)
         self._t = hour + 1
         out = self._day_out
         # the hour's row of each output, unpacked in dynamics' row order (PPC, BDC,
@@ -570,14 +596,15 @@ class ExpresswayEnv(gym.Env):
         # (the episode's arrays are reused)
         ppc, bdc, b2b_kwh, grid_kwh = out[4][hour].tolist()
         served, unserved, _ = out[5][hour].tolist()
-        day = out[8][hour].tolist()  # released kWh, BDC driving, penalty, cost, shortfall, terminal
+        day = out[8][hour].tolist()  # columns: dynamics.RELEASED_KWH … TERMINAL_PENALTY
         station, evs = out[2][hour].copy(), out[3][hour].copy()
         st_ppc, st_bdc, st_b2b, st_grid = station[0], station[1], station[2], station[3]
         st_served, st_unserved, st_dispatched = evs[0], evs[1], evs[2]
         terminated = hour + 1 >= c.horizon_h
-        breakdown = {"ppc": -ppc, "bdc_station": -bdc, "bdc_driving": -day[1],
-                     "unserved_penalty": -day[2], "terminal_penalty": -day[5]}
-        reward = -ppc - bdc - day[1] - day[2] - day[5]  # = sum(breakdown.values()), in order
+        driving, penalty, terminal = day[_BDC_DRIVING], day[_UNSERVED_PENALTY], day[_TERMINAL_PENALTY]
+        breakdown = {"ppc": -ppc, "bdc_station": -bdc, "bdc_driving": -driving,
+                     "unserved_penalty": -penalty, "terminal_penalty": -terminal}
+        reward = -ppc - bdc - driving - penalty - terminal  # = sum(breakdown.values()), in order
         dt = c.dt_h
         info = {
             "hour": hour,
@@ -591,17 +618,17 @@ class ExpresswayEnv(gym.Env):
             "dispatched_per_station": st_dispatched,
             "ppc_usd": ppc,
             "bdc_usd": bdc,
-            "bdc_driving_usd": day[1],
+            "bdc_driving_usd": driving,
             "b2b_kwh": b2b_kwh,
             "served": served,
             "unserved": unserved,
             "released": released,
-            "released_kwh": day[0],
+            "released_kwh": day[dynamics.RELEASED_KWH],
             "price_per_kwh": self._price_list[hour],
             "reward_breakdown": breakdown,
         }
         if terminated:
-            info["terminal_shortfall_kwh"] = day[4]
+            info["terminal_shortfall_kwh"] = day[dynamics.SHORTFALL_KWH]
             saving = self.release_savings()
             info["release_saving_usd_per_hour"] = saving
             info["release_payment_usd_per_hour"] = c.lambda_release * saving
@@ -737,15 +764,21 @@ class ExpresswayEnv(gym.Env):
 
     def _new_episode(self) -> None:
         """The compiled step's struct (``Episode``) over this env's arrays."""
+        self._ep = _make_episode(**self._episode_fields())
+
+    def _episode_fields(self) -> dict[str, Any]:
+        """``EPISODE_FIELDS`` by name: this env's arrays and the config's constants."""
         c, cf = self.config, self._cf
-        self._ep = _make_episode(
-            self.tables.hour, self.moves_layout.nvec, self._arrivals, self._candidates,
-            self._release_open, self._prices, self._stock0, self._obs_hours, self._mask_hours,
-            self._actions_arr, self._day_out,
-            (cf.stock, cf.cost, cf.active, cf.total, cf.back, cf.started), self._dispatch_buf,
-            self._release_buf, self._obs_buf, self._mask_buf, c.release_counterfactual,
-            c.batteries_per_station, self._hour_obs, c.max_arrivals_per_class,
-            c.max_release_per_class)
+        return dict(
+            tab=self.tables.hour, nvec=self.moves_layout.nvec, arrivals=self._arrivals,
+            candidates=self._candidates, release_open=self._release_open, prices=self._prices,
+            stock0=self._stock0, obs_hours=self._obs_hours, mask_hours=self._mask_hours,
+            actions=self._actions_arr, out=self._day_out,
+            cf=(cf.stock, cf.cost, cf.active, cf.total, cf.back, cf.started),
+            dispatch=self._dispatch_buf, release=self._release_buf, obs=self._obs_buf,
+            mask=self._mask_buf, with_cf=c.release_counterfactual, scale=c.batteries_per_station,
+            hour_obs=self._hour_obs, max_arrivals=c.max_arrivals_per_class,
+            max_release=c.max_release_per_class)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -792,12 +825,14 @@ class ExpresswayEnv(gym.Env):
         release_savings``; at the end of the day from the counterfactual days the last step
         ran). Released EVs are paid λ·R_BSS (eq. 18), split per EV."""
         T, n = self.config.horizon_h, self._t
+        if n < 0:
+            raise RuntimeError("release_savings() before reset()")
         if self._release_savings is None or n < T:
             self._release_savings = np.zeros(T)
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
             elif n == T:
-                self._release_savings = self._cf.savings(0, self._day_out[8][:T, 3].copy())
+                self._release_savings = self._cf.savings(0, self._day_out[8][:T, dynamics.COST].copy())
             elif self._day_out[7][:n].any():
                 self._release_savings = dynamics.release_savings(
                     self.instance, self.tables, self._actions, list(zip(self._starts(), self.history)))

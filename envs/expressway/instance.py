@@ -31,6 +31,14 @@ class ExpresswayInstance:
     release_levels: np.ndarray
     drive_steps: np.ndarray
 
+    def __setstate__(self, state: dict) -> None:
+        # numpy does not pickle the read-only flag: restore it (the contract above, and
+        # the compiled step's argument types)
+        self.__dict__.update(state)
+        for value in state.values():
+            if isinstance(value, np.ndarray):
+                value.setflags(write=False)
+
     @property
     def n_stations(self) -> int:
         return self.config.n_stations

@@ -247,14 +247,73 @@ def test_out_of_space_action_raises_clear_error():
     checks.assert_equal_transitions(env.step(ok), fresh.step(ok), "after rejected actions")
 
 
-def test_reset_with_an_instance_of_another_shape_names_the_field():
+def _day(config: ExpresswayConfig):
+    init = np.zeros((config.n_stations, config.n_levels), dtype=np.int64)
+    init[:, 0] = config.batteries_per_station
+    T = config.horizon_h
+    return make_instance(config, init, np.zeros((T, 2)), np.zeros((T, 2)))
+
+
+@pytest.mark.parametrize(("other", "field"), [
+    ({"n_stations": 2, "station_km": (0.0, 80.0)}, r"init_counts"),
+    ({"max_charge_steps": 2}, r"config\.max_charge_steps"),
+    ({"price_per_kwh": (0.1,) * 6, "horizon_h": 6, "arrival_rate_per_h": (1.0,) * 6}, r"init_counts|arrivals"),
+])
+def test_reset_with_an_instance_of_another_size_names_the_field_and_changes_nothing(other, field):
+    """The compiled step indexes the env's arrays without bounds checks: an instance that
+    does not fit is refused before anything changes."""
     env = gym.make(ENV_ID).unwrapped
-    other = ExpresswayConfig(n_stations=2, station_km=(0.0, 80.0))
-    init = np.zeros((2, other.n_levels), dtype=np.int64)
-    init[:, 0] = other.batteries_per_station
-    inst = make_instance(other, init, np.zeros((other.horizon_h, 2)), np.zeros((other.horizon_h, 2)))
-    with pytest.raises(ValueError, match=r"options\['instance'\]\.init_counts"):
-        env.reset(options={"instance": inst})
+    env.reset(seed=1)
+    rng = np.random.default_rng(1)
+    env.step(random_valid_action(env, rng))
+    before = (env.instance, env.state.t, env.action_masks())
+    with pytest.raises(ValueError, match=r"options\['instance'\]\.(" + field + ")"):
+        env.reset(options={"instance": _day(ExpresswayConfig(**other))})
+    assert env.instance is before[0] and env.state.t == before[1]
+    np.testing.assert_array_equal(env.action_masks(), before[2])
+    env.step(random_valid_action(env, rng))  # the day goes on
+
+
+def test_reset_with_an_instance_whose_prices_are_too_short_names_price_per_kwh():
+    import dataclasses
+
+    env = gym.make(ENV_ID).unwrapped
+    inst = _day(env.config)
+    short = dataclasses.replace(inst, price_per_kwh=inst.price_per_kwh[:6])
+    with pytest.raises(ValueError, match=r"price_per_kwh"):
+        env.reset(options={"instance": short})
+
+
+def test_episode_struct_holds_the_env_arrays_field_by_field():
+    """The compiled struct is built by position: each field, read by name in compiled
+    code, must be the array or value the env means by that name."""
+    from numba import njit
+
+    from swapgym.envs.expressway.env import EPISODE_FIELDS
+
+    @njit
+    def read(ep):
+        return (ep.tab, ep.nvec, ep.arrivals, ep.candidates, ep.release_open, ep.prices,
+                ep.stock0, ep.obs_hours, ep.mask_hours, ep.actions, ep.out, ep.cf, ep.dispatch,
+                ep.release, ep.obs, ep.mask, ep.with_cf, ep.scale, ep.hour_obs,
+                ep.max_arrivals, ep.max_release)
+
+    names = ("tab", "nvec", "arrivals", "candidates", "release_open", "prices", "stock0",
+             "obs_hours", "mask_hours", "actions", "out", "cf", "dispatch", "release", "obs",
+             "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release")
+    assert set(names) == set(EPISODE_FIELDS)
+    env = gym.make(ENV_ID, max_arrivals_per_class=7, max_release_per_class=3).unwrapped
+    env.reset(seed=0)
+    fields = env._episode_fields()
+    assert tuple(fields) == EPISODE_FIELDS
+    for name, got in zip(names, read(env._ep)):
+        want = fields[name]
+        pairs = zip(got, want) if isinstance(want, tuple) else [(got, want)]
+        for g, w in pairs:
+            if isinstance(w, np.ndarray):
+                assert g.shape == w.shape and np.shares_memory(g, w), name
+            else:
+                assert g == w, name
 
 
 def test_state_history_and_info_are_snapshots():
@@ -265,7 +324,7 @@ def test_state_history_and_info_are_snapshots():
     rng = np.random.default_rng(4)
     _, _, _, _, info = env.step(random_valid_action(env, rng))
     state, history = env.state, env.history
-    kept = (state.counts.copy(), history[0].ppc.copy(), info["ppc_usd_per_station"].copy(),
+    kept = (None, history[0].ppc.copy(), info["ppc_usd_per_station"].copy(),
             info["served_per_station"].copy())
     state.counts[:] = 99  # writing to the snapshot changes nothing in the env
     assert np.all(env.state.counts <= env.config.batteries_per_station)
