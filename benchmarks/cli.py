@@ -106,9 +106,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_perf(args: argparse.Namespace) -> int:
     from swapgym.benchmarks import perf
 
-    rows = perf.run(args.seconds, args.env)
+    rows = perf.run(args.seconds, args.env, args.repeat)
     solvers = perf.solver_timings(args.env) if args.solvers else None
-    text = perf.to_markdown(rows, solvers)
+    text = perf.to_markdown(rows, solvers, args.repeat)
     print(text)
     if args.record:
         from swapgym.benchmarks import io
@@ -151,6 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("perf", help="steps/s vs a trivial env; solver timings")
     p.add_argument("--seconds", type=float, default=2.0, help="per measurement")
     p.add_argument("--env", nargs="+")
+    p.add_argument("--repeat", type=int, default=1, help="runs per row, round after round; "
+                   "the median is reported (this VM's run-to-run spread is ±15–30 %%)")
     p.add_argument("--solvers", action="store_true", help="also time each problem's solvers")
     p.add_argument("--record", metavar="PATH", help="rewrite the '## Speed' section of PATH "
                    "(e.g. benchmarks/RESULTS.md) with this run")

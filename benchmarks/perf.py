@@ -210,18 +210,27 @@ def vector_steps_per_s(env_id: str, num_envs: int = VECTOR_NUM_ENVS, seconds: fl
     return steps / elapsed
 
 
-def run(seconds: float = 2.0, envs: list[str] | None = None) -> list[PerfRow]:
-    rows = [PerfRow("trivial env (floor)", "", *measure_split(TRIVIAL_ID, seconds))]
+def run(seconds: float = 2.0, envs: list[str] | None = None, repeat: int = 1) -> list[PerfRow]:
+    """One row per env and variant (the trivial floor first). ``repeat`` > 1 measures
+    every row that many times, round after round (a burst of load on the VM then hits
+    one round, not one env), and keeps each row's median run by env steps/s."""
+    if repeat < 1:
+        raise ValueError(f"repeat: must be at least 1, got {repeat}")
+    jobs: list[tuple[str, str, Any]] = [("trivial env (floor)", "", lambda: measure_split(TRIVIAL_ID, seconds))]
     for e in ENTRIES:
         if envs and e.env_id not in envs and e.name not in envs:
             continue
-        rows.append(PerfRow(e.env_id, "defaults", *measure_split(e.env_id, seconds)))
+        jobs.append((e.env_id, "defaults", lambda i=e.env_id: measure_split(i, seconds)))
         for label, cfg in VARIANTS.get(e.env_id, []):
-            rows.append(PerfRow(e.env_id, label, *measure_split(e.env_id, seconds, **cfg)))
+            jobs.append((e.env_id, label, lambda i=e.env_id, k=cfg: measure_split(i, seconds, **k)))
         if e.vector_entry_point is not None:
-            rows.append(PerfRow(e.env_id, VECTOR_VARIANT.format(n=VECTOR_NUM_ENVS),
-                                *measure_vector_split(e.env_id, VECTOR_NUM_ENVS, seconds)))
-    return rows
+            jobs.append((e.env_id, VECTOR_VARIANT.format(n=VECTOR_NUM_ENVS),
+                         lambda i=e.env_id: measure_vector_split(i, VECTOR_NUM_ENVS, seconds)))
+    runs: list[list[PerfRow]] = [[] for _ in jobs]
+    for _ in range(repeat):
+        for (env, variant, measure), out in zip(jobs, runs):
+            out.append(PerfRow(env, variant, *measure()))
+    return [sorted(rs, key=lambda r: r.env_steps_per_s)[len(rs) // 2] for rs in runs]
 
 
 def solver_timings(envs: list[str] | None = None) -> list[tuple[str, str, float]]:
@@ -242,7 +251,8 @@ def solver_timings(envs: list[str] | None = None) -> list[tuple[str, str, float]
     return out
 
 
-def to_markdown(rows: list[PerfRow], solvers: list[tuple[str, str, float]] | None = None) -> str:
+def to_markdown(rows: list[PerfRow], solvers: list[tuple[str, str, float]] | None = None,
+                repeat: int = 1) -> str:
     floor, floor_env = rows[0].steps_per_s, rows[0].env_steps_per_s
     load = ", load average {:.1f} / {:.1f} / {:.1f} (1/5/15 min)".format(*os.getloadavg()) \
         if hasattr(os, "getloadavg") else ""
@@ -250,7 +260,9 @@ def to_markdown(rows: list[PerfRow], solvers: list[tuple[str, str, float]] | Non
              f"Python {platform.python_version()}; single process, random valid actions, resets "
              "included. *env steps/s* counts only the time inside the env (`reset`, `step`, "
              "`action_masks`); *loop steps/s* also the drawing of the random valid action from the "
-             "mask. Compare ratios to the floor: absolute figures move with the machine's load.", "",
+             "mask. Compare ratios to the floor: absolute figures move with the machine's load."
+             + (f" Each row: the median of {repeat} runs, measured round after round." if repeat > 1 else ""),
+             "",
              "| env | variant | env steps/s | env ratio to floor | loop steps/s | loop ratio to floor |",
              "|---|---|---|---|---|---|"]
     for r in rows:
