@@ -294,11 +294,17 @@ def _clamp_dispatch_row(arrivals, requests, reach, nearest, out):  # pragma: no 
         out[c, nearest[c]] += left
 
 
+def release_open(config: ExpresswayConfig, t: int) -> bool:
+    """EVs may release in hour ``t``: there is a next station to refill at and a next hour
+    to refill in."""
+    return config.n_stations > 1 and t < config.horizon_h - 1
+
+
 def release_request(instance: ExpresswayInstance, t: int, release: np.ndarray) -> np.ndarray | None:
     """(M,) releases requested in hour ``t`` capped by the hour's candidates (eq. 20), or
-    None when no EV can release (one station, or the last hour: no next hour to refill)."""
+    None when no EV can release (``release_open``)."""
     c = instance.config
-    if c.n_stations < 2 or t >= c.horizon_h - 1:
+    if not release_open(c, t):
         return None
     return np.minimum(np.maximum(np.asarray(release, dtype=np.int64), 0),
                       instance.release_candidates[t])
