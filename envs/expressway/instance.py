@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from swapgym.envs.expressway.config import ExpresswayConfig
 
@@ -99,30 +100,70 @@ def draw_day(config: ExpresswayConfig, rng: np.random.Generator) -> tuple[np.nda
     ``make_instance``.
 
     Draw order is fixed (initial SOC, arrivals, release candidates) so a day depends on the
-    seed only, never on the actions taken.
+    seed only, never on the actions taken. The draws are numpy's own, taken from ``rng``
+    in compiled code (``_draw_day``; numba runs numpy's algorithms on the generator's bit
+    stream): the same numbers as the numpy calls its comments name, a fifth of the time.
     """
+    if type(rng) is not np.random.Generator:
+        raise TypeError(f"rng: expected a numpy.random.Generator, got {type(rng).__name__}")
     c = config
-    n_st, n_lv = c.n_stations, c.n_levels
-    init_levels, arrival_rate, p_class, p_release, offsets = _draw_arrays(c)
-    # Table 2's SOC_b draw: ``rng.choice(init_soc_choices, size)`` draws exactly these indices
-    levels = init_levels[rng.integers(0, len(init_levels), size=(n_st, c.batteries_per_station))]
-    init_counts = np.bincount((levels + offsets).ravel(), minlength=n_st * n_lv).reshape(n_st, n_lv)
-    total = rng.poisson(arrival_rate)
-    # Table 2: SOC_l = 0.3 + round(rand)/10 — each class equally likely. One multinomial
-    # call per hour or one for all hours: the same draws.
-    arrivals = rng.multinomial(total, p_class)
-    cand_total = rng.poisson(c.release_candidates_per_h, size=c.horizon_h)
-    release = rng.multinomial(cand_total, p_release)
-    return (init_counts, np.minimum(arrivals, c.max_arrivals_per_class),
-            np.minimum(release, c.max_release_per_class))
+    init_levels, arrival_rate, p_class, p_release = _draw_arrays(c)
+    T = c.horizon_h
+    init_counts = np.zeros((c.n_stations, c.n_levels), dtype=np.int64)
+    arrivals = np.zeros((T, len(p_class)), dtype=np.int64)
+    release = np.zeros((T, len(p_release)), dtype=np.int64)
+    _draw_day(rng, init_levels, c.batteries_per_station, arrival_rate, p_class,
+              float(c.release_candidates_per_h), p_release, c.max_arrivals_per_class,
+              c.max_release_per_class, init_counts, arrivals, release)
+    return init_counts, arrivals, release
+
+
+@njit(cache=True)
+def _draw_day(rng, init_levels, per_station, arrival_rate, p_class, candidate_rate, p_release,
+              max_arrivals, max_release, init_counts, arrivals, release):  # pragma: no cover
+    """``draw_day`` into init_counts (N_B, L), arrivals (T, C), release (T, M) (zeros)."""
+    n_st = init_counts.shape[0]
+    # Table 2's SOC_b draw, ``rng.choice(init_soc_choices, (N_B, N_b))``: these indices
+    # (one call of the size: numpy draws bounded integers two to a 64-bit word)
+    picks = rng.integers(0, init_levels.shape[0], size=n_st * per_station)
+    for i in range(picks.shape[0]):
+        init_counts[i // per_station, init_levels[picks[i]]] += 1
+    # ``rng.poisson(arrival_rate)``, then Table 2's SOC_l = 0.3 + round(rand)/10 — each
+    # class equally likely: ``rng.multinomial(total, p_class)``
+    total = np.empty(arrivals.shape[0], dtype=np.int64)
+    for t in range(total.shape[0]):
+        total[t] = rng.poisson(arrival_rate[t])
+    for t in range(total.shape[0]):
+        _multinomial(rng, total[t], p_class, max_arrivals, arrivals[t])
+    # ``rng.poisson(release_candidates_per_h, T)``, ``rng.multinomial(total, p_release)``
+    for t in range(total.shape[0]):
+        total[t] = rng.poisson(candidate_rate)
+    for t in range(total.shape[0]):
+        _multinomial(rng, total[t], p_release, max_release, release[t])
+
+
+@njit(cache=True)
+def _multinomial(rng, n, p, cap, out):  # pragma: no cover
+    """numpy's ``Generator.multinomial(n, p)`` (its C loop: a binomial per class but the
+    last, of the draws left, with the class's share of the probability left) into
+    ``out`` (zeros), each count capped at ``cap``."""
+    left, p_left = n, 1.0
+    for j in range(p.shape[0] - 1):
+        k = rng.binomial(left, p[j] / p_left)
+        out[j] = min(k, cap)
+        left -= k
+        if left <= 0:
+            break
+        p_left -= p[j]
+    if left > 0:
+        out[p.shape[0] - 1] = min(left, cap)
 
 
 @functools.lru_cache(maxsize=32)
 def _draw_arrays(c: ExpresswayConfig) -> tuple[np.ndarray, ...]:
     """``draw_day``'s constants: levels of the initial SOC choices, hourly arrival rates,
-    class probabilities, per-station level offsets (flat counts)."""
+    class probabilities of the arriving and the releasing EVs."""
     return (np.array([c.level_of(s) for s in c.init_soc_choices], dtype=np.int64),
             np.asarray(c.arrival_rate_per_h, dtype=float),
             np.full(len(c.ev_soc_choices), 1.0 / len(c.ev_soc_choices)),
-            np.full(len(c.release_soc_choices), 1.0 / len(c.release_soc_choices)),
-            c.n_levels * np.arange(c.n_stations)[:, None])
+            np.full(len(c.release_soc_choices), 1.0 / len(c.release_soc_choices)))

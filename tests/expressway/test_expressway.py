@@ -25,6 +25,7 @@ from swapgym.envs.core.spaces import random_valid_action
 from swapgym.envs.core.strategies import configs
 from swapgym.envs.core.timeseries import shipped_prices
 from swapgym.envs.expressway import ActionLayout, ExpresswayConfig, dynamics, make_instance
+from swapgym.envs.expressway.instance import draw_day
 
 ENV_ID = "swapgym/Expressway-v0"
 
@@ -412,10 +413,17 @@ def test_milp__instance_that_cannot_serve_every_ev_raises_clearly():
         solve_milp(inst, False, False)
 
 
-def test_release_saving_is_eq19_counterfactual():
+@pytest.mark.parametrize("kw", [
+    {},
+    # stations before the release station and after the next one: the counterfactual hours
+    # take their outputs from the played hour (dynamics._hour's replay)
+    {"n_stations": 4, "station_km": (0.0, 80.0, 160.0, 240.0), "release_station": 1,
+     "release_candidates_per_h": 4.0},
+])
+def test_release_saving_is_eq19_counterfactual(kw):
     """info's R_BSS of an hour = day cost replayed without that hour's releases minus the
     day cost as played (eq. 19); the payment is λ times it (eq. 18)."""
-    env = gym.make(ENV_ID)
+    env = gym.make(ENV_ID, **kw)
     env.reset(seed=2)
     u = env.unwrapped
     rng = np.random.default_rng(0)
@@ -429,7 +437,7 @@ def test_release_saving_is_eq19_counterfactual():
     hours = [t for t, r in enumerate(u.history) if r.released]
     assert hours, "random actions should release some EVs"
     for t in hours[:3]:
-        e2 = gym.make(ENV_ID)
+        e2 = gym.make(ENV_ID, **kw)
         e2.reset(seed=2)
         cost = 0.0
         for k, a in enumerate(actions):
@@ -516,3 +524,32 @@ def test_pso__same_seed_same_day():
             _, _, done, _, _ = env.step(a)
         out.append(np.stack(acts))
     np.testing.assert_array_equal(out[0], out[1])
+
+
+@pytest.mark.parametrize("kw", [
+    {},
+    {"release_candidates_per_h": 8.0, "max_release_per_class": 3},
+    {"ev_soc_choices": (0.3, 0.35, 0.4), "arrival_rate_per_h": (40.0,) * 24, "max_arrivals_per_class": 50},
+    {"n_stations": 2, "station_km": (0.0, 80.0), "batteries_per_station": 10,
+     "release_soc_choices": (0.7, 0.75, 0.8)},
+])
+def test_draw_day_takes_numpys_draws(kw):
+    """The compiled draw of a day (instance._draw_day) gives what numpy's Generator calls
+    give on the same stream, and leaves the stream where they leave it."""
+    c = ExpresswayConfig(**kw)
+    levels = np.array([c.level_of(s) for s in c.init_soc_choices])
+    C, M = len(c.ev_soc_choices), len(c.release_soc_choices)
+    for seed in range(40):
+        rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        init, arrivals, candidates = draw_day(c, rng)
+        picks = levels[ref.integers(0, len(levels), size=(c.n_stations, c.batteries_per_station))]
+        want_init = np.stack([np.bincount(p, minlength=c.n_levels) for p in picks])
+        want_arr = ref.multinomial(ref.poisson(c.arrival_rate_per_h), np.full(C, 1 / C))
+        want_cand = ref.multinomial(ref.poisson(c.release_candidates_per_h, c.horizon_h),
+                                    np.full(M, 1 / M))
+        np.testing.assert_array_equal(init, want_init)
+        np.testing.assert_array_equal(arrivals, np.minimum(want_arr, c.max_arrivals_per_class))
+        np.testing.assert_array_equal(candidates, np.minimum(want_cand, c.max_release_per_class))
+        assert rng.integers(1 << 62) == ref.integers(1 << 62)
+    with pytest.raises(TypeError, match="rng"):
+        draw_day(c, np.random.RandomState(0))
