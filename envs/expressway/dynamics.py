@@ -483,7 +483,7 @@ def _hour(counts, incoming, moves, dispatch, release, price, last, tab, replay, 
         for lv in range(n_lv):
             room = counts[n, lv]
             for r in range(n_r):
-                k = min(moves[n, lv, r], room) if room and feasible[lv, r] else 0
+                k = max(min(moves[n, lv, r], room), 0) if feasible[lv, r] else 0
                 m[n, lv, r] = k
                 room -= k
                 net += k * rates[r]
@@ -498,13 +498,10 @@ def _hour(counts, incoming, moves, dispatch, release, price, last, tab, replay, 
         donors = 0
         bdc = 0.0
         for lv in range(n_lv):
-            here = counts[n, lv]
-            after[n, lv] += here
-            if not here:
-                continue  # nothing moves from an empty level
+            after[n, lv] += counts[n, lv]
             for r in range(n_r):
-                k = m[n, lv, r]
-                if k:
+                if feasible[lv, r]:  # (a branch on the table, not on the data: predictable)
+                    k = m[n, lv, r]
                     after[n, lv] -= k
                     after[n, lv + rates[r]] += k
                     bdc += k * move_cost[lv, r]  # α1·P^β1 (+ eq. 26)
@@ -681,52 +678,41 @@ def _counterfactual_days(te, d, stock, after, station, evs, released, mv, dp, rl
     sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, _, s_day = scratch
     sm, s_stock, s_station, s_evs = sm[si], s_stock[si], s_station[si], s_evs[si]
     s_ssum, s_esum, s_rel, s_day = s_ssum[si], s_esum[si], s_rel[si], s_day[si]
-    n_lv, rs = stock.shape[2], tab.release_station
+    n_lv, rs, arrive = stock.shape[2], tab.release_station, tab.arrive_release
+    # A counterfactual day's state differs from its played day's only in the counts of the
+    # release station and the next one, and in the released EVs arriving at the next one
+    # (incoming is zero elsewhere): these entries are all it keeps (``cf_stock``; its
+    # other entries stay zero), zeroes, compares — the rest ``_hour``'s replay writes.
     for s in range(te + 1):
         new = s == te
         if not (active[d, s] or (new and released)):
             continue
-        _zero(s_stock)  # loops: numba's slice assignment costs ~10x here
+        for n in range(rs, rs + 2):
+            for lv in range(n_lv):
+                s_stock[0, n, lv] = 0
+        s_stock[1, rs + 1, arrive] = 0
         s_day[4] = 0.0
         s_day[5] = 0.0
         # (a new one: the hour without its releases, none requested)
         start = stock if new else cf_stock[d, s]
         _hour(start[0], start[1], mv, dp, rl[:0] if new else rl, pr, last, tab, True, after,
               station, evs, sm, s_stock, s_station, s_evs, s_ssum, s_esum, s_rel, s_day)
-        _copy(s_stock, cf_stock[d, s])
+        kept = cf_stock[d, s]
+        rejoined = not last
+        for n in range(rs, rs + 2):
+            for lv in range(n_lv):
+                kept[0, n, lv] = s_stock[0, n, lv]
+                rejoined = rejoined and s_stock[0, n, lv] == after[0, n, lv]
+        kept[1, rs + 1, arrive] = s_stock[1, rs + 1, arrive]
+        rejoined = rejoined and s_stock[1, rs + 1, arrive] == after[1, rs + 1, arrive]
         cf_cost[d, s] = s_day[3] if new else cf_cost[d, s] + s_day[3]
         active[d, s] = True
         started[d, s] = started[d, s] or new
-        rejoined = not last
-        if rejoined:  # (the other stations are in the played day's state: ``_hour``)
-            for i in range(2):
-                for n in range(rs, rs + 2):
-                    for lv in range(n_lv):
-                        if s_stock[i, n, lv] != after[i, n, lv]:
-                            rejoined = False
         if last or rejoined:
             total[d, s] = cf_cost[d, s]
             active[d, s] = False
             if rejoined:
                 back[d, s] = te + 1
-
-
-@njit(cache=True)
-def _zero(a):  # pragma: no cover
-    """a[...] = 0 for a (2, N, L) int array."""
-    for i in range(a.shape[0]):
-        for n in range(a.shape[1]):
-            for lv in range(a.shape[2]):
-                a[i, n, lv] = 0
-
-
-@njit(cache=True)
-def _copy(src, dst):  # pragma: no cover
-    """dst[...] = src for (2, N, L) int arrays."""
-    for i in range(src.shape[0]):
-        for n in range(src.shape[1]):
-            for lv in range(src.shape[2]):
-                dst[i, n, lv] = src[i, n, lv]
 
 
 def step(instance: ExpresswayInstance, tables: CostTables, state: ExpresswayState,
