@@ -111,25 +111,28 @@ class Episode(structref.StructRefProxy):
     of the executable requests. obs (n_obs,) float: the observation. mask (sum(nvec),)
     bool: the moves-mode mask ((0,) in station mode). with_cf: step eq. (19)'s
     counterfactual days. scale: N_b (observation scale). hour_obs (T + 1, 3): hour,
-    price, future price. max_arrivals, max_release: the config's caps.
+    price, future price. max_arrivals, max_release: the config's caps. day_sums
+    (len(_DAY_SUMS) + 2·N_B,), saving (T,): the day's ``_day_sums`` and R_BSS per hour,
+    written after the last hour (``_end_of_day``).
     """
 
 
 EPISODE_FIELDS = ("tab", "nvec", "arrivals", "candidates", "release_open", "prices", "stock0",
                   "obs_hours", "mask_hours", "actions", "out", "cf", "dispatch", "release", "obs",
-                  "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release")
+                  "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release", "day_sums",
+                  "saving")
 structref.define_proxy(Episode, _EpisodeType, list(EPISODE_FIELDS))
 
 
 @njit(cache=True)
 def _make_episode(tab, nvec, arrivals, candidates, release_open, prices, stock0, obs_hours,
                   mask_hours, actions, out, cf, dispatch, release, obs, mask, with_cf, scale,
-                  hour_obs, max_arrivals, max_release):  # pragma: no cover
+                  hour_obs, max_arrivals, max_release, day_sums, saving):  # pragma: no cover
     """An ``Episode`` built in compiled code: numba caches this on disk, while the proxy's
     own constructor is compiled anew in every process (~1.2 s)."""
     return Episode(tab, nvec, arrivals, candidates, release_open, prices, stock0, obs_hours,
                    mask_hours, actions, out, cf, dispatch, release, obs, mask, with_cf, scale,
-                   hour_obs, max_arrivals, max_release)
+                   hour_obs, max_arrivals, max_release, day_sums, saving)
 
 
 @njit(cache=True)
@@ -284,8 +287,7 @@ def _env_step(ep, t, action):  # pragma: no cover
     nothing changed) if ``action`` (moves layout) is not in the space (0 ≤ action < nvec).
     Then: the action into ``ep.actions[t]``; the hour (``dynamics._hour`` on
     ``_requests``) into row t of ``ep.out``; the next observation and (moves mode) mask;
-    after the last hour, ``ep.with_cf``, eq. (19)'s counterfactual days
-    (``_day_counterfactuals``)."""
+    after the last hour, the day's sums and savings (``_end_of_day``)."""
     nvec = ep.nvec
     for i in range(action.shape[0]):
         if action[i] < 0 or action[i] >= nvec[i]:
@@ -304,8 +306,8 @@ def _env_step(ep, t, action):  # pragma: no cover
     _write_obs(out_stock[t], ep.obs_hours[t + 1], ep.scale, ep.obs)
     if ep.mask.shape[0]:
         _mask_row(out_stock[t, 0], ep.tab.feasible, ep.mask_hours[min(t + 1, horizon - 1)], ep.mask)
-    if t + 1 == horizon and ep.with_cf:
-        _day_counterfactuals(ep)
+    if t + 1 == horizon:
+        _end_of_day(ep)
     return _hour_info(ep, t, released[t])
 
 
@@ -319,6 +321,25 @@ def _hour_info(ep, t, released):  # pragma: no cover
     return (released, ssum[D.PPC], ssum[D.BDC], ssum[D.B2B_KWH], ssum[D.GRID_KWH],
             esum[D.SERVED], esum[D.UNSERVED], day[D.RELEASED_KWH], day[D.BDC_DRIVING],
             day[D.UNSERVED_PENALTY], day[D.SHORTFALL_KWH], day[D.TERMINAL_PENALTY])
+
+
+@njit(cache=True)
+def _end_of_day(ep):  # pragma: no cover
+    """After the last hour: the day's sums into ``ep.day_sums`` (``_day_sums``) and R_BSS
+    per hour into ``ep.saving`` (``dynamics._savings`` of eq. (19)'s counterfactual days,
+    ``_day_counterfactuals``; NaN without them) — in the step's call, not in Python after
+    it (the metrics' numpy calls had cost more than the sums)."""
+    horizon = ep.saving.shape[0]
+    ep.day_sums[:] = 0.0
+    _day_sums(ep, horizon, ep.day_sums)
+    if not ep.with_cf:
+        ep.saving[:] = np.nan
+        return
+    _day_counterfactuals(ep)
+    ep.saving[:] = 0.0
+    _, _, _, total, back, started = ep.cf
+    dynamics._savings(started[0], total[0], back[0], ep.out[8][:horizon, dynamics.COST],
+                      ep.saving)
 
 
 @njit(cache=True)
@@ -343,17 +364,18 @@ def _day_counterfactuals(ep):  # pragma: no cover
 _DAY_SUMS = ("total_cost_usd", "ppc_usd", "bdc_usd", "bdc_driving_usd", "unserved_penalty_usd",
              "terminal_penalty_usd", "grid_kwh", "b2b_kwh", "served", "unserved", "released",
              "released_kwh")
-(_S_TOTAL, _S_DRIVING, _S_UNSERVED_PENALTY, _S_TERMINAL, _S_GRID, _S_B2B, _S_SERVED, _S_UNSERVED,
- _S_RELEASED, _S_RELEASED_KWH) = (_DAY_SUMS.index(k) for k in (
-    "total_cost_usd", "bdc_driving_usd", "unserved_penalty_usd", "terminal_penalty_usd",
-    "grid_kwh", "b2b_kwh", "served", "unserved", "released", "released_kwh"))
+(_S_TOTAL, _S_PPC, _S_BDC, _S_DRIVING, _S_UNSERVED_PENALTY, _S_TERMINAL, _S_GRID, _S_B2B,
+ _S_SERVED, _S_UNSERVED, _S_RELEASED, _S_RELEASED_KWH) = (_DAY_SUMS.index(k) for k in (
+    "total_cost_usd", "ppc_usd", "bdc_usd", "bdc_driving_usd", "unserved_penalty_usd",
+    "terminal_penalty_usd", "grid_kwh", "b2b_kwh", "served", "unserved", "released",
+    "released_kwh"))
 
 
 @njit(cache=True)
 def _day_sums(ep, n, sums):  # pragma: no cover
     """The first ``n`` hours of an episode's outputs (``ep.out``) summed in hour
-    order into ``sums``: the ``_DAY_SUMS`` totals (but the PPC and BDC ones, left to
-    the caller), then PPC and BDC per station (``station_sums``)."""
+    order into ``sums`` (zeros): the ``_DAY_SUMS`` totals, then PPC and BDC per station
+    (``station_sums``; the PPC and BDC totals are their sums in station order)."""
     _, _, station, _, ssum, esum, _, released, day = ep.out
     D = dynamics
     for t in range(n):
@@ -367,7 +389,11 @@ def _day_sums(ep, n, sums):  # pragma: no cover
         sums[_S_UNSERVED] += esum[t, D.UNSERVED]
         sums[_S_RELEASED] += released[t]
         sums[_S_RELEASED_KWH] += day[t, D.RELEASED_KWH]
-    station_sums(station, n, sums[len(_DAY_SUMS):].reshape(2, -1))
+    per_station = sums[len(_DAY_SUMS):].reshape(2, -1)
+    station_sums(station, n, per_station)
+    for i in range(per_station.shape[1]):
+        sums[_S_PPC] += per_station[0, i]
+        sums[_S_BDC] += per_station[1, i]
 
 
 @njit(cache=True)
@@ -528,6 +554,8 @@ class ExpresswayEnv(gym.Env):
         self._stock0 = np.zeros((2, c.n_stations, c.n_levels), dtype=np.int64)
         self._actions_arr = np.zeros((T, len(self.moves_layout.nvec)), dtype=np.int64)
         self._day_out = dynamics._outputs(T + 1, *sizes)
+        self._day_sums_buf = np.zeros(len(_DAY_SUMS) + 2 * c.n_stations)  # written by the last step
+        self._saving_buf = np.zeros(T)  # R_BSS per hour, written by the last step
         self._planner_metrics = dict(PLANNER_METRICS)
         self._station_keys = [(f"ppc_usd_bss{n + 1}", f"bdc_usd_bss{n + 1}") for n in range(c.n_stations)]
         self._release_savings: np.ndarray | None = None
@@ -800,7 +828,8 @@ class ExpresswayEnv(gym.Env):
             dispatch=self._dispatch_buf, release=self._release_buf, obs=self._obs_buf,
             mask=self._mask_buf, with_cf=c.release_counterfactual, scale=c.batteries_per_station,
             hour_obs=self._hour_obs, max_arrivals=c.max_arrivals_per_class,
-            max_release=c.max_release_per_class)
+            max_release=c.max_release_per_class, day_sums=self._day_sums_buf,
+            saving=self._saving_buf)
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
@@ -854,8 +883,8 @@ class ExpresswayEnv(gym.Env):
             self._release_savings = np.zeros(T)
             if not self.config.release_counterfactual:
                 self._release_savings[:] = np.nan
-            elif n == T:
-                self._release_savings = self._cf.savings(0, self._day_out[8][:T, dynamics.COST].copy())
+            elif n == T:  # written by the last step (``_end_of_day``)
+                self._release_savings = self._saving_buf.copy()
             elif self._day_out[7][:n].any():
                 self._release_savings = dynamics.release_savings(
                     self.instance, self.tables, self._actions, list(zip(self._starts(), self.history)))
@@ -867,14 +896,14 @@ class ExpresswayEnv(gym.Env):
         if not n:
             return {}
         k, n_st = len(_DAY_SUMS), self.config.n_stations
-        sums = np.zeros(k + 2 * n_st)
-        _day_sums(self._ep, n, sums)
-        # over stations with numpy's sum, as the vector env sums them (one call: a row's
-        # sum is the same numbers)
-        sums[1:3] = sums[k:].reshape(2, n_st).sum(axis=1)
+        if n == self.config.horizon_h:
+            sums = self._day_sums_buf  # written by the last step (``_end_of_day``)
+        else:
+            sums = np.zeros(k + 2 * n_st)
+            _day_sums(self._ep, n, sums)
         values = sums.tolist()
         out = dict(zip(_DAY_SUMS, values))
-        saving = float(self.release_savings().sum())
+        saving = sum(self.release_savings().tolist())  # in hour order, as the vector env
         out["release_saving_usd"] = saving
         out["release_payment_usd"] = self.config.lambda_release * saving
         out.update(self._planner_metrics)

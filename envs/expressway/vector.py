@@ -299,11 +299,11 @@ class ExpresswayVectorEnv(VectorEnv):
         for j, i in enumerate(ended.tolist()):
             station_sums(self._station_hours[i], c.horizon_h, per_station[j])
         ppc, bdc = per_station[:, 0], per_station[:, 1]
-        out["ppc_usd"] = np.array([p.sum() for p in ppc])
-        out["bdc_usd"] = np.array([b.sum() for b in bdc])
+        out["ppc_usd"] = np.array([sum(p.tolist()) for p in ppc])  # in station order
+        out["bdc_usd"] = np.array([sum(b.tolist()) for b in bdc])
         for name in _HOURLY:
             out[name] = run[:, _H[name]]
-        total_saving = np.array([s.sum() for s in saving])
+        total_saving = np.array([sum(s.tolist()) for s in saving])  # in hour order
         out["release_saving_usd"] = total_saving
         out["release_payment_usd"] = c.lambda_release * total_saving
         for name, value in PLANNER_METRICS.items():

@@ -297,11 +297,12 @@ def test_episode_struct_holds_the_env_arrays_field_by_field():
         return (ep.tab, ep.nvec, ep.arrivals, ep.candidates, ep.release_open, ep.prices,
                 ep.stock0, ep.obs_hours, ep.mask_hours, ep.actions, ep.out, ep.cf, ep.dispatch,
                 ep.release, ep.obs, ep.mask, ep.with_cf, ep.scale, ep.hour_obs,
-                ep.max_arrivals, ep.max_release)
+                ep.max_arrivals, ep.max_release, ep.day_sums, ep.saving)
 
     names = ("tab", "nvec", "arrivals", "candidates", "release_open", "prices", "stock0",
              "obs_hours", "mask_hours", "actions", "out", "cf", "dispatch", "release", "obs",
-             "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release")
+             "mask", "with_cf", "scale", "hour_obs", "max_arrivals", "max_release", "day_sums",
+             "saving")
     assert set(names) == set(EPISODE_FIELDS)
     env = gym.make(ENV_ID, max_arrivals_per_class=7, max_release_per_class=3).unwrapped
     env.reset(seed=0)
