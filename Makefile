@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --disable-pip-version-check -q -c constraints.txt
 
-.PHONY: bench test lint clean
+.PHONY: bench test lint clean clean-numba
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -29,5 +29,9 @@ test: $(VENV)/.all
 lint: $(VENV)/.all
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 
-clean:
+clean: clean-numba
 	rm -rf $(VENV) bench-out
+
+# numba's cache misses edits to a compiled function called from another file
+clean-numba:
+	find envs -name '*.nbi' -delete -o -name '*.nbc' -delete

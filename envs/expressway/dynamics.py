@@ -822,7 +822,8 @@ class Counterfactuals:
     played day that has ended. The vector env plays one day per sub-env. State per
     (played day, start hour): ``stock``/``cost`` of a running counterfactual day
     (``active``), and once it is settled its ``total`` cost and the hour it rejoined the
-    played day (``back``, −1: never); ``started`` marks hours with one.
+    played day (``back``, −1: never); ``started`` marks hours with one. Of a running
+    day's stock only the entries a release changes are kept (``_counterfactual_days``).
     """
 
     def __init__(self, config: ExpresswayConfig, n_days: int = 1) -> None:
