@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numba import njit
 
+from swapgym.envs.core.compiled import entry_point
 from swapgym.envs.expressway.config import ExpresswayConfig
 
 
@@ -112,10 +114,20 @@ def draw_day(config: ExpresswayConfig, rng: np.random.Generator) -> tuple[np.nda
     init_counts = np.zeros((c.n_stations, c.n_levels), dtype=np.int64)
     arrivals = np.zeros((T, len(p_class)), dtype=np.int64)
     release = np.zeros((T, len(p_release)), dtype=np.int64)
-    _draw_day(rng, init_levels, c.batteries_per_station, arrival_rate, p_class,
-              float(c.release_candidates_per_h), p_release, c.max_arrivals_per_class,
-              c.max_release_per_class, init_counts, arrivals, release)
+    _draw_fn()(rng, init_levels, c.batteries_per_station, arrival_rate, p_class,
+               float(c.release_candidates_per_h), p_release, c.max_arrivals_per_class,
+               c.max_release_per_class, init_counts, arrivals, release)
     return init_counts, arrivals, release
+
+
+@functools.cache
+def _draw_fn() -> Any:
+    """``_draw_day`` for ``draw_day``'s argument types, past numba's dispatch (which types
+    a Generator on a slow path, ~4 µs a call); ``draw_day`` makes sure of the types."""
+    ints, floats = np.zeros(1, dtype=np.int64), np.zeros(1)
+    table = np.zeros((1, 1), dtype=np.int64)
+    return entry_point(_draw_day, np.random.default_rng(0), ints, 1, floats, floats, 1.0, floats,
+                       1, 1, table, table, table)
 
 
 @njit(cache=True)
