@@ -226,23 +226,21 @@ def _write_obs(stock, tail, scale, obs):  # pragma: no cover
 @njit(cache=True)
 def _env_reset(ep, init_counts, arrivals, candidates):  # pragma: no cover
     """The start of an episode with the instance's init_counts (N_B, L), arrivals (T, C)
-    and candidates (T, M): its record zeroed, its tables, the observation and mask of
-    hour 0 (the caller clears the counterfactual days: ``Counterfactuals.clear``)."""
+    and candidates (T, M): its tables, no counterfactual day yet (``Counterfactuals.
+    clear``), the observation and mask of hour 0. The record (``ep.out``) is not cleared:
+    each step writes its row whole (55 kB less to write, and to evict from the cache, a
+    reset)."""
     tab = ep.tab
     ep.stock0[0] = init_counts
     ep.stock0[1] = 0
     ep.arrivals[:] = arrivals
     ep.candidates[:] = candidates
-    m, out_stock, station, evs, ssum, esum, rel, released, day = ep.out
-    m[:] = 0
-    out_stock[:] = 0
-    station[:] = 0.0
-    evs[:] = 0
-    ssum[:] = 0.0
-    esum[:] = 0
-    rel[:] = 0
-    released[:] = 0
-    day[:] = 0.0
+    _, _, active, total, back, started = ep.cf
+    for s in range(total.shape[1]):
+        total[0, s] = 0.0
+        back[0, s] = -1
+        started[0, s] = False
+        active[0, s] = False
     episode_tables(ep.arrivals, ep.candidates, ep.release_open, tab.reach, ep.hour_obs,
                    ep.max_arrivals, ep.max_release, ep.obs_hours, ep.mask_hours)
     _write_obs(ep.stock0, ep.obs_hours[0], ep.scale, ep.obs)
@@ -289,6 +287,14 @@ def _env_step(ep, t, action):  # pragma: no cover
     moves = _requests(ep, t)
     counts = ep.stock0[0] if t == 0 else out_stock[t - 1, 0]
     incoming = ep.stock0[1] if t == 0 else out_stock[t - 1, 1]
+    # the row's entries the hour adds to or may leave alone (``_env_reset`` clears none)
+    after = out_stock[t]
+    for i in range(2):
+        for n in range(after.shape[1]):
+            for lv in range(after.shape[2]):
+                after[i, n, lv] = 0
+    day[t, dynamics.SHORTFALL_KWH] = 0.0
+    day[t, dynamics.TERMINAL_PENALTY] = 0.0
     released[t] = _hour(counts, incoming, moves, ep.dispatch, ep.release, ep.prices[t],
                         t + 1 >= horizon, ep.tab, False, out_stock[t], station[t], evs[t],
                         m[t], out_stock[t], station[t], evs[t], ssum[t], esum[t], rel[t], day[t])
@@ -580,7 +586,6 @@ class ExpresswayEnv(gym.Env):
         self._planned_moves = None
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
-        self._cf.clear(0)
         _env_reset(self._ep, inst.init_counts, inst.arrivals, inst.release_candidates)
         return self._obs_buf.astype(np.float32), {"hour": 0}
 
