@@ -108,7 +108,7 @@ class Episode(structref.StructRefProxy):
     the requested actions (moves layout). out: ``dynamics._outputs`` of T + 1 days, row t
     = hour t, row T the counterfactual days' scratch. cf: ``Counterfactuals``' arrays
     (stock, cost, active, total, back, started). dispatch (C, N_B), release (M,): buffers
-    of the executable requests. obs (n_obs,) float: the observation. mask (sum(nvec),)
+    of the executable requests. obs (n_obs,) float32: the observation. mask (sum(nvec),)
     bool: the moves-mode mask ((0,) in station mode). with_cf: step eq. (19)'s
     counterfactual days. scale: N_b (observation scale). hour_obs (T + 1, 3): hour,
     price, future price. max_arrivals, max_release: the config's caps. day_sums
@@ -519,7 +519,7 @@ class ExpresswayEnv(gym.Env):
         self._nvec_u = lay.nvec.astype(np.uint64)  # negative int64 actions view as huge uint64
         n_obs = 2 * c.n_stations * c.n_levels + len(c.ev_soc_choices) + len(c.release_soc_choices) + 3
         self.observation_space = gym.spaces.Box(0.0, 1.0, shape=(n_obs,), dtype=np.float32)
-        self._obs_buf = np.zeros(n_obs)
+        self._obs_buf = np.zeros(n_obs, dtype=np.float32)  # the compiled step writes it
         self._station_mode = c.action_mode == "station"
         self._mask_moves = int(lay.nvec[: lay.n_head].sum())  # mask length of the head block(s)
         self.moves_layout = ActionLayout(c, mode="moves") if self._station_mode else lay
@@ -549,6 +549,7 @@ class ExpresswayEnv(gym.Env):
         self._stock0 = np.zeros((2, c.n_stations, c.n_levels), dtype=np.int64)
         self._actions_arr = np.zeros((T, len(self.moves_layout.nvec)), dtype=np.int64)
         self._day_out = dynamics._outputs(T + 1, *sizes)
+        self._station_rows, self._evs_rows = list(self._day_out[2]), list(self._day_out[3])
         self._day_sums_buf = np.zeros(len(_DAY_SUMS) + 2 * c.n_stations)  # written by the last step
         self._saving_buf = np.zeros(T)  # R_BSS per hour, written by the last step
         self._planner_metrics = dict(PLANNER_METRICS)
@@ -587,7 +588,7 @@ class ExpresswayEnv(gym.Env):
         self._release_savings = None
         self._planner_metrics = dict(PLANNER_METRICS)
         _env_reset(self._ep, inst.init_counts, inst.arrivals, inst.release_candidates)
-        return self._obs_buf.astype(np.float32), {"hour": 0}
+        return self._obs_buf.copy(), {"hour": 0}
 
     def _check_instance(self, inst: ExpresswayInstance) -> None:
         """ValueError unless ``inst`` (``reset(options={"instance": ...})``) has the sizes
@@ -640,7 +641,7 @@ class ExpresswayEnv(gym.Env):
         self._t = hour + 1
         # the hour's per-station rows, copied (the episode's arrays are reused), indexed
         # (unpacking a 2-D array by iteration costs twice as much)
-        station, evs = self._day_out[2][hour].copy(), self._day_out[3][hour].copy()
+        station, evs = self._station_rows[hour].copy(), self._evs_rows[hour].copy()
         D = dynamics
         st_grid = station[D.GRID_KWH]
         terminated = hour + 1 >= c.horizon_h
@@ -675,7 +676,7 @@ class ExpresswayEnv(gym.Env):
             info["release_saving_usd_per_hour"] = saving
             info["release_payment_usd_per_hour"] = c.lambda_release * saving
             info["episode_metrics"] = self.episode_metrics()
-        return self._obs_buf.astype(np.float32), reward, terminated, False, info
+        return self._obs_buf.copy(), reward, terminated, False, info
 
     def _station_action(self, action) -> np.ndarray:
         """A station-mode action as the moves-mode action it plays: the Hungarian moves of
