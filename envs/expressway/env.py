@@ -549,7 +549,7 @@ class ExpresswayEnv(gym.Env):
         self._stock0 = np.zeros((2, c.n_stations, c.n_levels), dtype=np.int64)
         self._actions_arr = np.zeros((T, len(self.moves_layout.nvec)), dtype=np.int64)
         self._day_out = dynamics._outputs(T + 1, *sizes)
-        self._station_rows, self._evs_rows = list(self._day_out[2]), list(self._day_out[3])
+        self._row_views()
         self._day_sums_buf = np.zeros(len(_DAY_SUMS) + 2 * c.n_stations)  # written by the last step
         self._saving_buf = np.zeros(T)  # R_BSS per hour, written by the last step
         self._planner_metrics = dict(PLANNER_METRICS)
@@ -826,14 +826,20 @@ class ExpresswayEnv(gym.Env):
             max_release=c.max_release_per_class, day_sums=self._day_sums_buf,
             saving=self._saving_buf)
 
+    def _row_views(self) -> None:
+        """Each hour's per-station rows of the record, as views made once (``step``)."""
+        self._station_rows, self._evs_rows = list(self._day_out[2]), list(self._day_out[3])
+
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        # a numba struct and compiled code do not pickle: rebuilt from the arrays
-        state["_ep"] = state["_step_fn"] = None
+        # a numba struct, compiled code and views (pickled as copies) are rebuilt from
+        # the arrays
+        state["_ep"] = state["_step_fn"] = state["_station_rows"] = state["_evs_rows"] = None
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._row_views()
         if self.tables is not None:
             self._new_episode()
 
