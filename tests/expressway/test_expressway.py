@@ -533,15 +533,19 @@ def test_pso__same_seed_same_day():
     {"ev_soc_choices": (0.3, 0.35, 0.4), "arrival_rate_per_h": (40.0,) * 24, "max_arrivals_per_class": 50},
     {"n_stations": 2, "station_km": (0.0, 80.0), "batteries_per_station": 10,
      "release_soc_choices": (0.7, 0.75, 0.8)},
+    # an odd number of bounded-integer draws (numpy draws them two to a 64-bit word)
+    {"batteries_per_station": 21, "arrival_rate_per_h": (0.0,) * 12 + (1000.0,) * 12,
+     "max_arrivals_per_class": 600},
 ])
-def test_draw_day_takes_numpys_draws(kw):
+@pytest.mark.parametrize("bits", [np.random.PCG64, np.random.Philox])
+def test_draw_day_takes_numpys_draws(kw, bits):
     """The compiled draw of a day (instance._draw_day) gives what numpy's Generator calls
     give on the same stream, and leaves the stream where they leave it."""
     c = ExpresswayConfig(**kw)
     levels = np.array([c.level_of(s) for s in c.init_soc_choices])
     C, M = len(c.ev_soc_choices), len(c.release_soc_choices)
     for seed in range(40):
-        rng, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+        rng, ref = np.random.Generator(bits(seed)), np.random.Generator(bits(seed))
         init, arrivals, candidates = draw_day(c, rng)
         picks = levels[ref.integers(0, len(levels), size=(c.n_stations, c.batteries_per_station))]
         want_init = np.stack([np.bincount(p, minlength=c.n_levels) for p in picks])
@@ -554,3 +558,24 @@ def test_draw_day_takes_numpys_draws(kw):
         assert rng.integers(1 << 62) == ref.integers(1 << 62)
     with pytest.raises(TypeError, match="rng"):
         draw_day(c, np.random.RandomState(0))
+
+
+def test_reset_after_a_played_day_starts_clean():
+    """The episode's arrays are reused and reset does not clear the record: a day played
+    after another must report what a fresh env reports (steps, state, history, metrics)."""
+    rng = np.random.default_rng(3)
+    used = gym.make(ENV_ID).unwrapped
+    used.reset(seed=9)
+    for _ in range(24):
+        used.step(random_valid_action(used, rng))
+    used.reset(seed=11)
+    fresh = gym.make(ENV_ID).unwrapped
+    fresh.reset(seed=11)
+    for _ in range(10):
+        a = random_valid_action(fresh, rng)
+        checks.assert_equal_transitions(used.step(a), fresh.step(a))
+    checks.assert_equal_transitions(used.episode_metrics(), fresh.episode_metrics())
+    np.testing.assert_array_equal(used.release_savings(), fresh.release_savings())
+    checks.assert_equal_transitions(vars(used.state), vars(fresh.state))
+    for h_used, h_fresh in zip(used.history, fresh.history, strict=True):
+        checks.assert_equal_transitions(vars(h_used), vars(h_fresh))

@@ -187,3 +187,20 @@ def test_step_batch__wrong_shapes_raise_before_the_compiled_hour():
         dynamics.step_batch(t1, one, 0, 0.1, inst1.init_counts[None], np.zeros((1, 1, one.n_levels), int),
                             np.zeros((1, 1, one.n_levels, len(t1.rates)), int), np.zeros((1, 2, 1), int),
                             np.ones((1, 2), int))
+
+
+def test_step_batch__negative_move_requests_move_nothing():
+    """Moves are clamped to 0..present: a negative request executes no move (no grid
+    energy, no cost), as ``dynamics.step`` and the envs already made sure."""
+    cfg = ExpresswayConfig()
+    init = np.zeros((3, cfg.n_levels), dtype=int)
+    init[:, 6] = cfg.batteries_per_station
+    inst = make_instance(cfg, init, np.zeros((24, 2), int), np.zeros((24, 2), int))
+    tables = dynamics.cost_tables(inst)
+    counts = inst.init_counts[None].astype(np.int64)
+    moves = np.full((1, 3, cfg.n_levels, len(tables.rates)), -2, dtype=np.int64)
+    hour = dynamics.step_batch(tables, cfg, 0, 0.1, counts, np.zeros_like(counts), moves,
+                               np.zeros((1, 2, 3), dtype=np.int64), None)
+    assert hour.moves.min() == 0 and hour.moves.max() == 0
+    np.testing.assert_array_equal(hour.counts, counts)
+    assert np.all(hour.station[:, dynamics.PPC] == 0.0)
