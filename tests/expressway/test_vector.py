@@ -164,14 +164,19 @@ def test_pickle__a_pickled_vector_env_continues_identically():
         checks.assert_equal_transitions(env.step(a), clone.step(a), f"step {k}")
 
 
-def test_step_batch__wrong_shapes_raise_before_the_compiled_hour():
-    """The compiled hour does no bounds checks; its wrappers name the array of wrong shape."""
+def _every_battery_at_level_6():
+    """The default config with every battery at level 6: (config, init counts, cost
+    tables, counts as a batch of one)."""
     cfg = ExpresswayConfig()
     init = np.zeros((3, cfg.n_levels), dtype=int)
     init[:, 6] = cfg.batteries_per_station
     inst = make_instance(cfg, init, np.ones((24, 2), int), np.ones((24, 2), int))
-    tables = dynamics.cost_tables(inst)
-    counts = inst.init_counts[None].astype(np.int64)
+    return cfg, init, dynamics.cost_tables(inst), inst.init_counts[None].astype(np.int64)
+
+
+def test_step_batch__wrong_shapes_raise_before_the_compiled_hour():
+    """The compiled hour does no bounds checks; its wrappers name the array of wrong shape."""
+    cfg, init, tables, counts = _every_battery_at_level_6()
     moves = np.zeros((1, 3, cfg.n_levels, len(tables.rates)), dtype=np.int64)
     dispatch = np.zeros((1, 2, 3), dtype=np.int64)
     for name, kwargs in [("dispatch", {"dispatch": np.zeros((1, 2, 2), dtype=np.int64)}),
@@ -192,12 +197,7 @@ def test_step_batch__wrong_shapes_raise_before_the_compiled_hour():
 def test_step_batch__negative_move_requests_move_nothing():
     """Moves are clamped to 0..present: a negative request executes no move (no grid
     energy, no cost), as ``dynamics.step`` and the envs already made sure."""
-    cfg = ExpresswayConfig()
-    init = np.zeros((3, cfg.n_levels), dtype=int)
-    init[:, 6] = cfg.batteries_per_station
-    inst = make_instance(cfg, init, np.zeros((24, 2), int), np.zeros((24, 2), int))
-    tables = dynamics.cost_tables(inst)
-    counts = inst.init_counts[None].astype(np.int64)
+    cfg, _, tables, counts = _every_battery_at_level_6()
     moves = np.full((1, 3, cfg.n_levels, len(tables.rates)), -2, dtype=np.int64)
     hour = dynamics.step_batch(tables, cfg, 0, 0.1, counts, np.zeros_like(counts), moves,
                                np.zeros((1, 2, 3), dtype=np.int64), None)
