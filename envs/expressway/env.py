@@ -350,9 +350,8 @@ def _day_counterfactuals(ep):  # pragma: no cover
         moves = _requests(ep, t)
         _counterfactual_days(
             t, 0, ep.stock0 if t == 0 else out_stock[t - 1], out_stock[t], station[t], evs[t],
-            released[t] > 0,
-            moves, ep.dispatch, ep.release, ep.prices[t], horizon, cf_stock, cf_cost, active,
-            total, back, started, ep.tab, ep.out, horizon)
+            released[t] > 0, moves, ep.dispatch, ep.release, ep.prices[t], horizon, cf_stock,
+            cf_cost, active, total, back, started, ep.tab, ep.out, horizon)
 
 
 # ``episode_metrics``' sums over the hours played (``_day_sums``), in this order
@@ -384,21 +383,21 @@ def _day_sums(ep, n, sums):  # pragma: no cover
         sums[_S_UNSERVED] += esum[t, D.UNSERVED]
         sums[_S_RELEASED] += released[t]
         sums[_S_RELEASED_KWH] += day[t, D.RELEASED_KWH]
-    per_station = sums[len(_DAY_SUMS):].reshape(2, -1)
-    station_sums(station, n, per_station)
-    for i in range(per_station.shape[1]):
-        sums[_S_PPC] += per_station[0, i]
-        sums[_S_BDC] += per_station[1, i]
+    station_sums(station, n, sums[len(_DAY_SUMS):].reshape(2, -1), sums[_S_PPC:_S_BDC + 1])
 
 
 @njit(cache=True)
-def station_sums(station, n, out):  # pragma: no cover
+def station_sums(station, n, out, totals):  # pragma: no cover
     """PPC and BDC per station of the first ``n`` hours of ``station`` (T, 4, N_B), summed
-    in hour order into ``out`` (2, N_B) (the single and the vector env's metrics)."""
+    in hour order into ``out`` (2, N_B), and their totals in station order into ``totals``
+    (2,) (the single and the vector env's metrics; both zeros on entry)."""
     for t in range(n):
         for i in range(station.shape[2]):
             out[0, i] += station[t, dynamics.PPC, i]
             out[1, i] += station[t, dynamics.BDC, i]
+    for i in range(out.shape[1]):
+        totals[0] += out[0, i]
+        totals[1] += out[1, i]
 
 
 class ExpresswayEnv(gym.Env):

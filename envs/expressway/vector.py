@@ -296,11 +296,11 @@ class ExpresswayVectorEnv(VectorEnv):
         run = np.cumsum(self._hourly[ended], axis=1)[:, -1]
         out = {"total_cost_usd": np.cumsum(self._cost_hours[ended], axis=1)[:, -1]}
         per_station = np.zeros((len(ended), 2, c.n_stations))  # the single env's sums
+        totals = np.zeros((len(ended), 2))
         for j, i in enumerate(ended.tolist()):
-            station_sums(self._station_hours[i], c.horizon_h, per_station[j])
+            station_sums(self._station_hours[i], c.horizon_h, per_station[j], totals[j])
         ppc, bdc = per_station[:, 0], per_station[:, 1]
-        out["ppc_usd"] = np.array([sum(p.tolist()) for p in ppc])  # in station order
-        out["bdc_usd"] = np.array([sum(b.tolist()) for b in bdc])
+        out["ppc_usd"], out["bdc_usd"] = totals[:, 0], totals[:, 1]
         for name in _HOURLY:
             out[name] = run[:, _H[name]]
         total_saving = np.array([sum(s.tolist()) for s in saving])  # in hour order
